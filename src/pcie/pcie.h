@@ -228,6 +228,8 @@ void pcie_fabric_reset(PcieFabric *f);
 unsigned pcie_fabric_compute_groups(PcieFabric *f);
 /** Group of @fn from the last pcie_fabric_compute_groups(), or -1. */
 int pcie_fn_group(const PcieFn *fn);
+/** Used by pcie_fabric_compute_groups() (groups.c) to record the result. */
+void pcie_fn_set_group(PcieFn *fn, int group);
 
 /* ---- functions: identity and topology ---------------------------------- */
 
