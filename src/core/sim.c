@@ -3,6 +3,7 @@
  * components.  See include/vtdsim/sim.h for the contract.
  */
 #include "core/sim_internal.h"
+#include "core/error.h"
 
 typedef struct SimComponent {
     char *name;
@@ -95,4 +96,9 @@ EmuTick emu_sim_next_deadline(EmuSim *sim)
 {
     EmuTick t;
     return evq_peek(sim->evq, &t) ? t : EMU_TICK_MAX;
+}
+
+GQuark emu_error_quark(void)
+{
+    return g_quark_from_static_string("vtdsim-error-quark");
 }

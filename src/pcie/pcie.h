@@ -97,6 +97,7 @@ typedef enum PcieFnKind {
     PCIE_KIND_SWITCH_DOWN = 0x6,
     PCIE_KIND_PCIE_TO_PCI = 0x7,
     PCIE_KIND_HOST_BRIDGE = 0x100,  /* conventional PCI host bridge, no PCIe capability */
+    PCIE_KIND_PCI_DEVICE = 0x101,   /* conventional PCI endpoint on the root bus (QEMU's edu) */
 } PcieFnKind;
 
 /* BAR flags. */
@@ -110,13 +111,26 @@ enum {
 typedef struct PcieFabric PcieFabric;
 typedef struct PcieFn PcieFn;
 
+/* GError domain and codes of this module. */
+#define PCIE_ERROR (pcie_error_quark())
+GQuark pcie_error_quark(void);
+typedef enum PcieError {
+    PCIE_ERROR_INVALID,     /* the topology or request is not possible */
+    PCIE_ERROR_EXISTS,      /* the devfn is taken */
+    PCIE_ERROR_NO_SPACE,    /* enumeration ran out of bus numbers or window space */
+} PcieError;
+
 /**
  * What a device model implements (style rule 3).  Every callback is
  * optional.  @opaque is the model's state, given at pcie_fn_new().
  */
 typedef struct PcieFnOps {
     const char *name;
-    /* After software wrote config space (masks already applied). */
+    /*
+     * After software wrote config space (masks already applied and the
+     * fabric's own side effects done).  @val is the value software wrote,
+     * before masking, so write-1-to-trigger bits that read as 0 are seen.
+     */
     void (*config_write)(void *opaque, PcieFn *fn, uint16_t off, unsigned size, uint32_t val);
     /* Reset: conventional reset, FLR, or VF removal; config is already at reset values. */
     void (*reset)(void *opaque, PcieFn *fn);
@@ -164,7 +178,7 @@ void pcie_fabric_set_rc_ops(PcieFabric *f, const PcieRcOps *ops, void *opaque);
  * or a switch downstream port), or on the root bus when @parent is NULL.
  * Bridges (root ports, switch ports) get a type 1 header; endpoints a type
  * 0 header.  The PCI Express capability is added for every kind but
- * PCIE_KIND_HOST_BRIDGE.  A switch is made of one PCIE_KIND_SWITCH_UP below
+ * PCIE_KIND_HOST_BRIDGE and PCIE_KIND_PCI_DEVICE (conventional PCI).  A switch is made of one PCIE_KIND_SWITCH_UP below
  * a port and PCIE_KIND_SWITCH_DOWN functions below that upstream port.
  * Returns NULL and sets @error if @devfn is taken, or the parent cannot
  * have children of this kind (an endpoint below an endpoint, a second
@@ -209,6 +223,12 @@ typedef struct PcieEnumWindows {
  */
 gboolean pcie_fabric_enumerate(PcieFabric *f, const PcieEnumWindows *win, bool buses_only,
                                GError **error);
+/*
+ * (Enumeration details: bus numbers for the VFs of every PF at TotalVFs are
+ * reserved; like Linux, ARI Forwarding Enable is set on a downstream port
+ * whose device 0 has an ARI capability, and ARI Capable Hierarchy in the
+ * SR-IOV capabilities below it.  @win may be NULL with @buses_only.)
+ */
 
 /** Resets every function to its power-on state (VFs removed). */
 void pcie_fabric_reset(PcieFabric *f);
@@ -246,7 +266,7 @@ GPtrArray *pcie_fn_children(PcieFn *fn);  /* caller frees the array (not the ele
 GPtrArray *pcie_fabric_root_fns(PcieFabric *f);
 void *pcie_fn_opaque(PcieFn *fn);
 PcieFabric *pcie_fn_fabric(PcieFn *fn);
-/** A name for messages: "00:01.0 edu". */
+/** A name for messages: "00:01.0 edu"; valid until the next call for @fn. */
 const char *pcie_fn_name(const PcieFn *fn);
 void pcie_fn_set_name(PcieFn *fn, const char *name);
 
@@ -315,7 +335,16 @@ typedef struct PcieSriovParams {
     void (*vf_removed)(void *pf_opaque, PcieFn *pf, PcieFn *vf);
 } PcieSriovParams;
 
-/** SR-IOV capability; @params is copied. */
+/**
+ * SR-IOV capability; @params is copied.  first_vf_offset/vf_stride apply
+ * while ARI Capable Hierarchy is set (or to a PF on the root bus); with it
+ * clear, a PF below a port moves its VF layout up to the next bus
+ * boundary (first_vf_offset plus a shift common to the PFs of the
+ * device), see sriov.c.  At VF Enable the fabric
+ * declares each VF's BARs from vf_bar_size/vf_bar_flags with no ops (reads
+ * 0); vf_added may call pcie_fn_bar_init() with the same size to attach
+ * MmioOps, and add capabilities (MSI-X, ...).
+ */
 uint16_t pcie_cap_sriov_init(PcieFn *fn, const PcieSriovParams *params);
 /** Number of VFs currently enabled. */
 unsigned pcie_fn_num_vfs(PcieFn *pf);

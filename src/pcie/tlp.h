@@ -72,7 +72,8 @@ typedef struct PcieTlp {
     bool exec;              /* execute requested */
     PcieCplStatus status;   /* completions; also the answer to a request */
     uint8_t msg_code;       /* messages */
-    uint16_t byte_count;    /* completions */
+    uint16_t byte_count;    /* completions (1..4096; 4096 is 0 on the wire) */
+    uint8_t msg_routing;    /* messages: routing subfield, Type[2:0] (0 = to the root complex) */
 } PcieTlp;
 
 const char *pcie_tlp_type_name(PcieTlpType t);

@@ -1,0 +1,251 @@
+/*
+ * The configurable endpoint; see endpoint.h.  BAR contents live in a
+ * sparse PhysMem per BAR so a 64 GiB BAR costs nothing until written.
+ */
+#include "models/endpoint/endpoint.h"
+#include "mem/physmem.h"
+#include "core/error.h"
+
+typedef struct Endpoint {
+    PcieFn *fn;
+    EndpointParams p;
+    PhysMem *bar_mem[6];
+    struct EndpointBarRef {
+        struct Endpoint *ep;
+        unsigned idx;
+    } ref[6];
+} Endpoint;
+
+void endpoint_params_default(EndpointParams *p)
+{
+    *p = (EndpointParams){
+        .kind = PCIE_KIND_ENDPOINT,
+        .vendor = 0x8086,
+        .device = 0x0000,
+        .class_code = 0xff0000,
+        .msi_64bit = true,
+        .acs_cap = 0x1f,
+        .ats_invq = 0,
+        .sriov_stride = 1,
+        .sriov_offset = 1,
+    };
+    p->bar[0] = (EndpointBar){ 16 * 1024, PCIE_BAR_MEM64 };
+}
+
+static unsigned bits_for(uint64_t size)
+{
+    unsigned b = 12;
+    while ((1ull << b) < size) {
+        b++;
+    }
+    return b;
+}
+
+static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct EndpointBarRef *r = opaque;
+    uint8_t b[8] = { 0 };
+    physmem_read(r->ep->bar_mem[r->idx], off, b, size);
+    uint64_t v = 0;
+    for (unsigned i = size; i-- > 0;) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+static void bar_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct EndpointBarRef *r = opaque;
+    uint8_t b[8];
+    for (unsigned i = 0; i < size; i++) {
+        b[i] = (uint8_t)(val >> (8 * i));
+    }
+    physmem_write(r->ep->bar_mem[r->idx], off, b, size);
+}
+
+static const MmioOps endpoint_bar_ops = {
+    .name = "endpoint-bar",
+    .read = bar_read,
+    .write = bar_write,
+    .min_access = 1,
+    .max_access = 8,
+    .unaligned = true,
+};
+
+static void endpoint_destroy(void *opaque, PcieFn *fn)
+{
+    Endpoint *ep = opaque;
+    (void)fn;
+    for (unsigned i = 0; i < 6; i++) {
+        physmem_free(ep->bar_mem[i]);
+    }
+    g_free(ep);
+}
+
+static void endpoint_reset(void *opaque, PcieFn *fn)
+{
+    (void)opaque;
+    (void)fn;
+}
+
+static const PcieFnOps endpoint_ops = {
+    .name = "endpoint",
+    .reset = endpoint_reset,
+    .destroy = endpoint_destroy,
+};
+
+static gboolean check_bar(const EndpointBar *b, unsigned i, const char *what, GError **error)
+{
+    if (!b->size) {
+        return TRUE;
+    }
+    uint64_t min = (b->flags & PCIE_BAR_IO) ? 4 : 16;
+    if (b->size < min || (b->size & (b->size - 1))) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "%s%u size %" G_GUINT64_FORMAT " is not a power of two >= %" G_GUINT64_FORMAT,
+                    what, i, (guint64)b->size, (guint64)min);
+        return FALSE;
+    }
+    if ((b->flags & PCIE_BAR_MEM64) && i == 5) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "%s5 cannot be 64-bit (it would need a sixth and seventh BAR register)", what);
+        return FALSE;
+    }
+    if (!(b->flags & PCIE_BAR_MEM64) && b->size > (1ull << 31)) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "%s%u is larger than 2 GiB and must be 64-bit", what, i);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Declares BARs and the capabilities a PF and its VFs share. */
+static void endpoint_setup(Endpoint *ep, const EndpointBar *bars, bool is_vf)
+{
+    const EndpointParams *p = &ep->p;
+    for (unsigned i = 0; i < 6; i++) {
+        if (!bars[i].size) {
+            continue;
+        }
+        ep->bar_mem[i] = physmem_new(bits_for(bars[i].size));
+        ep->ref[i] = (struct EndpointBarRef){ ep, i };
+        pcie_fn_bar_init(ep->fn, i, bars[i].size, bars[i].flags, &endpoint_bar_ops, &ep->ref[i]);
+        if (bars[i].flags & PCIE_BAR_MEM64) {
+            i++;
+        }
+    }
+    if (!is_vf) {
+        pcie_cap_pm_init(ep->fn);
+    }
+    if (p->msi_vectors && !is_vf) {
+        pcie_cap_msi_init(ep->fn, p->msi_vectors, p->msi_64bit, p->msi_maskable);
+    }
+    if (p->msix_vectors) {
+        /* table at the start of the BAR, PBA in the upper half */
+        uint64_t half = bars[p->msix_bar].size / 2;
+        pcie_cap_msix_init(ep->fn, p->msix_vectors, p->msix_bar, 0, p->msix_bar, (uint32_t)half);
+    }
+    if (p->aer && !is_vf) {
+        pcie_cap_aer_init(ep->fn);
+    }
+    if (p->acs && !is_vf) {
+        pcie_cap_acs_init(ep->fn, p->acs_cap);
+    }
+    if (p->ari) {
+        pcie_cap_ari_init(ep->fn, is_vf ? 0 : p->ari_next_fn);
+    }
+    if (p->ats) {
+        pcie_cap_ats_init(ep->fn, p->ats_invq, false);
+    }
+    /* PASID and PRI are PF-only: VFs share the PF's (PCIe Base 9.3.7). */
+    if (p->pasid_width && !is_vf) {
+        pcie_cap_pasid_init(ep->fn, p->pasid_width, p->pasid_exec, p->pasid_priv);
+    }
+    if (p->pri_capacity && !is_vf) {
+        pcie_cap_pri_init(ep->fn, p->pri_capacity);
+    }
+}
+
+static void vf_added(void *pf_opaque, PcieFn *pf, PcieFn *vf)
+{
+    Endpoint *pfe = pf_opaque;
+    (void)pf;
+    Endpoint *ep = g_new0(Endpoint, 1);
+    ep->fn = vf;
+    ep->p = pfe->p;
+    pcie_fn_set_ops(vf, &endpoint_ops, ep);
+    endpoint_setup(ep, pfe->p.sriov_vf_bar, true);
+}
+
+static void vf_removed(void *pf_opaque, PcieFn *pf, PcieFn *vf)
+{
+    (void)pf_opaque;
+    (void)pf;
+    (void)vf;
+    /* the VF's state goes with its ops->destroy */
+}
+
+PcieFn *endpoint_new(PcieFabric *f, PcieFn *parent, uint8_t devfn, const EndpointParams *p,
+                     GError **error)
+{
+    for (unsigned i = 0; i < 6; i++) {
+        if (!check_bar(&p->bar[i], i, "bar", error) ||
+            !check_bar(&p->sriov_vf_bar[i], i, "sriov-vf-bar", error)) {
+            return NULL;
+        }
+    }
+    if (p->msix_vectors) {
+        if (p->msix_bar > 5 || p->bar[p->msix_bar].size < 16ull * p->msix_vectors * 2 ||
+            (p->bar[p->msix_bar].flags & PCIE_BAR_IO)) {
+            g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                        "msix-bar %u must be a memory BAR of at least %u bytes for %u vectors",
+                        p->msix_bar, 32 * p->msix_vectors, p->msix_vectors);
+            return NULL;
+        }
+        if (p->msix_vectors > 2048) {
+            g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                        "msix %u: at most 2048 vectors", p->msix_vectors);
+            return NULL;
+        }
+    }
+    if (p->msi_vectors > 32 || (p->msi_vectors & (p->msi_vectors - 1))) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "msi %u: the vector count must be a power of two up to 32", p->msi_vectors);
+        return NULL;
+    }
+    if (p->pasid_width > 20) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "pasid %u: at most 20 bits", p->pasid_width);
+        return NULL;
+    }
+    Endpoint *ep = g_new0(Endpoint, 1);
+    ep->p = *p;
+    ep->fn = pcie_fn_new(f, parent, devfn, p->kind, p->vendor, p->device, p->class_code,
+                         &endpoint_ops, ep, error);
+    if (!ep->fn) {
+        g_free(ep);
+        return NULL;
+    }
+    pcie_fn_set(ep->fn, PCI_REVISION_ID, 1, p->revision);
+    pcie_fn_set(ep->fn, PCI_SUBSYSTEM_VENDOR_ID, 2, p->subsys_vendor);
+    pcie_fn_set(ep->fn, PCI_SUBSYSTEM_ID, 2, p->subsys_id);
+    pcie_fn_set(ep->fn, PCI_INTERRUPT_PIN, 1, 1);
+    endpoint_setup(ep, p->bar, false);
+    if (p->sriov_total_vfs) {
+        PcieSriovParams sp = {
+            .total_vfs = p->sriov_total_vfs,
+            .initial_vfs = p->sriov_total_vfs,
+            .first_vf_offset = p->sriov_offset,
+            .vf_stride = p->sriov_stride,
+            .vf_device_id = p->sriov_vf_device,
+            .vf_added = vf_added,
+            .vf_removed = vf_removed,
+        };
+        for (unsigned i = 0; i < 6; i++) {
+            sp.vf_bar_size[i] = p->sriov_vf_bar[i].size;
+            sp.vf_bar_flags[i] = (uint8_t)p->sriov_vf_bar[i].flags;
+        }
+        pcie_cap_sriov_init(ep->fn, &sp);
+    }
+    return ep->fn;
+}

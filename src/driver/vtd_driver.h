@@ -1,0 +1,147 @@
+/*
+ * The host-side VT-d driver library: what a kernel IOMMU driver does,
+ * done the way it does it - by writing the same tables in host memory and
+ * the same registers - so that scenarios, traces and the VFIO shim can
+ * program the simulated IOMMU in a few calls, and every byte they produce
+ * is exactly what a real driver would have produced.
+ *
+ * What it does
+ *  - Brings a remapping unit up in legacy or scalable mode: reads CAP and
+ *    ECAP, allocates and installs the root table (RTADDR, GCMD.SRTP), sets
+ *    up the invalidation queue (IQA, GCMD.QIE) when queued invalidation is
+ *    chosen (scalable mode requires it), and enables translation (GCMD.TE).
+ *  - Domains: second-stage (legacy or scalable PGTT=010b), first-stage
+ *    (scalable PGTT=001b, 4- or 5-level x86-64 tables) and pass-through,
+ *    each with its own domain ID and page tables.
+ *  - Attach/detach of a requester ID, or of one PASID of it (scalable
+ *    mode), with the context-, PASID- and IOTLB invalidations the
+ *    specification requires for the entry change.
+ *  - Map and unmap of ranges with permissions and page sizes (4 KiB,
+ *    2 MiB, 1 GiB as CAP.SLLPS / CAP.FS1GP allow), and IOTLB invalidation
+ *    (page-selective with the smallest address mask that covers the range
+ *    when CAP.PSI allows it, domain-selective otherwise) either at every
+ *    unmap (strict) or when the caller asks (lazy), so missing-invalidation
+ *    bugs can be reproduced on purpose.
+ *
+ * Memory for tables and queues comes from a pool of host DRAM given at
+ * creation ([pool_base, pool_base + pool_size)); the library never frees
+ * page-table pages of a live domain (as Linux defers them), and fails with
+ * a GError when the pool is exhausted.  Not done: nested domains, device-
+ * TLB invalidation on behalf of ATS devices, interrupt remapping setup,
+ * page-request queue setup (later issues build on this file).
+ *
+ * Errors: configuration and API misuse (unsupported mode, misaligned range,
+ * pool exhausted, a hardware command that never completes) are GErrors in
+ * the EMU_ERROR domain with a message naming the call.
+ */
+#ifndef VTDSIM_DRIVER_VTD_DRIVER_H
+#define VTDSIM_DRIVER_VTD_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include "vtdsim/sim.h"
+#include "mem/addr_space.h"
+
+typedef enum VtdDrvMode {
+    VTD_DRV_LEGACY,
+    VTD_DRV_SCALABLE,
+} VtdDrvMode;
+
+typedef enum VtdDrvInval {
+    VTD_DRV_INVAL_REGISTER,   /* CCMD and IOTLB registers (legacy mode only) */
+    VTD_DRV_INVAL_QUEUED,     /* the invalidation queue with wait descriptors */
+} VtdDrvInval;
+
+typedef struct VtdDrvConfig {
+    uint64_t reg_base;        /* the unit's register block */
+    VtdDrvMode mode;
+    VtdDrvInval inval;
+    uint64_t pool_base;       /* host memory the driver owns, 4 KiB aligned */
+    uint64_t pool_size;
+    bool strict;              /* invalidate the IOTLB at every unmap */
+} VtdDrvConfig;
+
+typedef enum VtdDomType {
+    VTD_DOM_SECOND_STAGE,
+    VTD_DOM_FIRST_STAGE,      /* scalable mode only */
+    VTD_DOM_PASS_THROUGH,     /* needs ECAP.PT */
+} VtdDomType;
+
+/* Permissions for vtd_drv_map(). */
+enum {
+    VTD_PROT_READ = 1,
+    VTD_PROT_WRITE = 2,
+    VTD_PROT_EXEC = 4,        /* second stage: X bit (if SLEE); first stage: XD clear */
+    VTD_PROT_USER = 8,        /* first stage: U/S set */
+};
+
+typedef struct VtdDrv VtdDrv;
+typedef struct VtdDom VtdDom;
+
+/**
+ * vtd_drv_new:
+ * Brings the unit at cfg->reg_base up (translation still off): root
+ * table, SRTP, and the invalidation queue when chosen.  @sim is used to
+ * let the hardware run while the driver polls for completions; @mem is the
+ * system memory space (CPU view).  Both are borrowed.
+ * Returns NULL with @error when the unit lacks what @cfg needs.
+ */
+VtdDrv *vtd_drv_new(EmuSim *sim, AddrSpace *mem, const VtdDrvConfig *cfg, GError **error);
+/** Frees the driver state (the hardware keeps its configuration). NULL is ignored. */
+void vtd_drv_free(VtdDrv *d);
+
+/** Sets GCMD.TE and waits for GSTS.TES. */
+gboolean vtd_drv_enable(VtdDrv *d, GError **error);
+/** Clears GCMD.TE and waits for GSTS.TES to clear. */
+gboolean vtd_drv_disable(VtdDrv *d, GError **error);
+
+uint64_t vtd_drv_cap(const VtdDrv *d);
+uint64_t vtd_drv_ecap(const VtdDrv *d);
+
+/**
+ * vtd_drv_domain_new:
+ * A new domain with the next free domain ID.  @levels: paging levels (3, 4
+ * or 5 for second stage as CAP.SAGAW allows; 4 or 5 for first stage); 0
+ * picks the largest supported.  The driver owns the domain; it lives until
+ * vtd_drv_free().
+ */
+VtdDom *vtd_drv_domain_new(VtdDrv *d, VtdDomType type, unsigned levels, GError **error);
+uint16_t vtd_dom_id(const VtdDom *dom);
+/** Host physical address of the domain's top-level table (0 for pass-through). */
+uint64_t vtd_dom_pgd(const VtdDom *dom);
+
+/**
+ * vtd_drv_attach / vtd_drv_detach:
+ * Points the context entry of @rid (or, with @pasid >= 0 in scalable mode,
+ * the PASID table entry of that PASID; -1 means requests without PASID,
+ * i.e. RID_PASID 0) at @dom, and performs the invalidations the change
+ * needs.  Detach clears the entry and invalidates.
+ */
+gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GError **error);
+gboolean vtd_drv_detach(VtdDrv *d, uint16_t rid, int32_t pasid, GError **error);
+
+/**
+ * vtd_drv_map:
+ * Maps [iova, iova+size) to [pa, pa+size) with @prot.  @page_size: 4K, 2M
+ * or 1G, or 0 for the largest the alignment of iova/pa/size and the
+ * hardware allow.  iova, pa and size must be aligned to 4 KiB (or to the
+ * page size given).  Remapping an already mapped IOVA replaces the entry
+ * (and needs an invalidation to take effect, as on hardware).
+ */
+gboolean vtd_drv_map(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t pa, uint64_t size,
+                     unsigned prot, uint64_t page_size, GError **error);
+/** Clears the leaf entries of [iova, iova+size); invalidates when the driver is strict. */
+gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error);
+
+/**
+ * vtd_drv_flush:
+ * IOTLB invalidation of [iova, iova+size) of @dom (page-selective when
+ * possible, domain-selective otherwise); size 0 means the whole domain.
+ */
+gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error);
+
+/** Number of invalidation commands issued (register or queued), for tests. */
+uint64_t vtd_drv_invalidations(const VtdDrv *d);
+
+#endif
