@@ -658,6 +658,13 @@ START_TEST(test_sriov_no_ari)
     ck_assert_uint_eq(p.nremoved, 3);
     pcie_fn_config_write(pf, c + 8, 2, 0x10);
     ck_assert_uint_eq(pcie_fn_config_read(pf, c + 0x14, 2), 1);
+    /* VF Enable and ARI Capable Hierarchy off in one write: VFs use the new offset. */
+    pcie_fn_config_write(pf, c + 8, 2, 0x09);
+    ck_assert_uint_eq(pcie_fn_rid(pcie_fn_vf(pf, 0)), PCIE_BDF(2, 0, 0));
+    pcie_fn_config_write(pf, c + 8, 2, 0x10);         /* both flip back together */
+    ck_assert_uint_eq(pcie_fn_num_vfs(pf), 0);
+    ck_assert_uint_eq(pcie_fn_config_read(pf, c + 0x14, 2), 1);
+    ck_assert_uint_eq(p.nremoved, 6);
     pcie_fx_fini(&fx);
 }
 END_TEST
@@ -831,6 +838,22 @@ START_TEST(test_msix)
     ck_assert_uint_eq(fx.msis->len, 3);
     pcie_fn_msi_notify(ep, 7);                         /* beyond the table: ignored */
     ck_assert_uint_eq(fx.msis->len, 3);
+    /* Function Level Reset: MSI-X off, vectors masked again, BARs no longer decode. */
+    uint8_t exp = pcie_fn_find_cap(ep, PCI_CAP_ID_EXP);
+    pcie_fn_config_write(ep, exp + 8, 2, 0x8000 | 0x2810);   /* not FLR capable: no reset */
+    ck_assert(pcie_fn_msix_enabled(ep));
+    pcie_fn_set_flr_capable(ep, true);
+    ck_assert_uint_eq(pcie_fn_config_read(ep, exp + 4, 4) & 0x10000000, 0x10000000);
+    pcie_fn_config_write(ep, exp + 8, 2, 0x8000 | 0x2810);
+    ck_assert(!pcie_fn_msix_enabled(ep));
+    ck_assert_uint_eq(pcie_fn_config_read(ep, PCI_COMMAND, 2), 0);
+    ck_assert_uint_eq(pcie_fn_config_read(ep, exp + 8, 2), 0x2810);
+    ck_assert_uint_eq(pcie_fn_bar_addr(ep, 0), PCIE_BAR_UNMAPPED);
+    ck_assert_uint_eq(pcie_fn_config_read(ep, exp + 4, 4) & 0x10000000, 0x10000000);
+    pcie_fn_config_write(ep, PCI_BASE_ADDRESS_0, 4, (uint32_t)bar);
+    pcie_fn_config_write(ep, PCI_COMMAND, 2, 0x6);
+    addr_space_read(fx.mem, bar + 0x2000 + 16 + 12, 4, &v);
+    ck_assert_uint_eq(v, 1);
     pcie_fx_fini(&fx);
 }
 END_TEST

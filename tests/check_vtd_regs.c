@@ -382,6 +382,12 @@ START_TEST(test_gcmd_sequence)
                    VTD_GSTS_CFIS;
     ck_assert_uint_eq(rd(f, 0x1c, 4), all);
     ck_assert_ptr_null(vtd_unit_last_guest_error(f->u));
+    uint64_t irta = 0;
+    bool ire = false, cfi = false;
+    wr(f, 0xb8, 0x30000, 8);        /* not latched until the next SIRTP */
+    vtd_unit_ir_state(f->u, &irta, &ire, &cfi);
+    ck_assert_uint_eq(irta, 0x20007);
+    ck_assert(ire && cfi);
 
     /* Two commands in one write: ignored. */
     gcmd(f, 0, VTD_GCMD_TE | VTD_GCMD_IRE);
@@ -889,6 +895,25 @@ START_TEST(test_atomics)
 }
 END_TEST
 
+/* ---- dump -------------------------------------------------------------------------- */
+
+START_TEST(test_regset_golden)
+{
+    Fx *f = fx_new("qemu-7.2");
+    tables_build(f);
+    wr(f, 0x3c, 0x4021, 4);
+    wr(f, 0x40, 0xfee00000, 4);
+    g_autoptr(GString) out = g_string_new(NULL);
+    vtd_unit_dump_regset(f->u, "dmar0", 0xfed90000, out);
+    g_autofree char *want = NULL;
+    GError *err = NULL;
+    ck_assert_msg(g_file_get_contents(TEST_SRC_PATH("tests/golden/vtd_regset_qemu72.txt"), &want, NULL, &err),
+                  "%s", err ? err->message : "");
+    ck_assert_str_eq(out->str, want);
+    fx_free(f);
+}
+END_TEST
+
 /* ---- parameters --------------------------------------------------------------------- */
 
 START_TEST(test_presets_decode)
@@ -1063,6 +1088,7 @@ static Suite *suite_vtd_regs(void)
     tc = tcase_create("platform");
     tcase_add_test(tc, test_pmr_and_passthrough);
     tcase_add_test(tc, test_abort_dma_mode);
+    tcase_add_test(tc, test_regset_golden);
     tcase_add_test(tc, test_atomics);
     tcase_add_test(tc, test_presets_decode);
     tcase_add_test(tc, test_keyfile);

@@ -38,6 +38,7 @@
 
 typedef struct W {
     RefMem *m;
+    RefMem *shadow;           /* the reference walker's copy of memory */
     VtdXlate *x;
     VtdXlateConfig cfg;
     uint64_t rta;
@@ -97,6 +98,7 @@ static W *legacy_world(void)
 {
     W *w = g_new0(W, 1);
     w->m = ref_mem_new(48, RAM_SIZE, ALLOC_BASE);
+    w->shadow = ref_mem_new(48, RAM_SIZE, ALLOC_BASE);
     w->x = vtd_xlate_new(NULL, w->m->as, NULL);
     w->cfg.cap = cap_all();
     w->cfg.ecap = ecap_all();
@@ -136,6 +138,7 @@ static W *sm_world(void)
 {
     W *w = g_new0(W, 1);
     w->m = ref_mem_new(48, RAM_SIZE, ALLOC_BASE);
+    w->shadow = ref_mem_new(48, RAM_SIZE, ALLOC_BASE);
     w->x = vtd_xlate_new(NULL, w->m->as, NULL);
     w->cfg.cap = cap_all();
     w->cfg.ecap = ecap_all();
@@ -188,6 +191,7 @@ static void w_free(W *w)
 {
     vtd_xlate_free(w->x);
     ref_mem_free(w->m);
+    ref_mem_free(w->shadow);
     g_free(w);
 }
 
@@ -207,13 +211,22 @@ static VtdXlateRequest prq(uint16_t sid, uint32_t pasid, uint64_t addr, bool wri
 
 static VtdXlateResult go(W *w, VtdXlateRequest r)
 {
+    /* every engine answer, and its A/D writes, must equal the reference
+     * walker's on an identical copy of memory */
+    for (uint64_t a = ALLOC_BASE; a < w->m->next; a += 4096) {
+        uint8_t buf[4096];
+        physmem_read(w->m->pm, a, buf, sizeof(buf));
+        physmem_write(w->shadow->pm, a, buf, sizeof(buf));
+    }
     VtdXlateResult res;
     vtd_xlate_translate(w->x, &r, &res);
-    /* every engine answer must equal the reference walker's */
     VtdXlateResult ref;
-    ref_walk_translate(w->m->as, &w->cfg, &r, &ref, REF_BUG_NONE);
+    ref_walk_translate(w->shadow->as, &w->cfg, &r, &ref, REF_BUG_NONE);
     ck_assert_int_eq(res.status, ref.status);
     ck_assert_int_eq(res.fault_reason, ref.fault_reason);
+    for (uint64_t a = ALLOC_BASE; a < w->m->next; a += 8)
+        ck_assert_msg(ref_rd64(w->m, a) == ref_rd64(w->shadow, a), "memory differs at %llx",
+                      (unsigned long long)a);
     return res;
 }
 
@@ -746,6 +759,88 @@ START_TEST(test_nested_ad_through_second_stage)
 }
 END_TEST
 
+START_TEST(test_fault_struct_and_counts)
+{
+    W *w = legacy_world();
+    VtdXlateResult r = go(w, rq(0x0508, 0x10000000, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_ROOT);
+    ck_assert_str_eq(vtd_fault_struct_name(r.fault_struct), "root");
+    r = go(w, rq(0x0109, 0x10000000, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_CONTEXT);
+    r = go(w, rq(L_SID, 0x10005000, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_SS_PTE);
+    r = go(w, rq(L_SID, 1ull << 48, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_REQUEST);
+    /* a cold 4-level walk: 2 root + 2 context + 4 paging reads, no writes */
+    vtd_xlate_flush_all(w->x);
+    r = go(w, rq(L_SID, 0x10000000, true));
+    ck_assert_uint_eq(r.mem_reads, 8);
+    ck_assert_uint_eq(r.mem_writes, 0);
+    ck_assert_uint_eq(r.cache_miss, (1u << VTD_CACHE_CONTEXT) | (1u << VTD_CACHE_IOTLB) |
+                                        (1u << VTD_CACHE_PSC_PDE) | (1u << VTD_CACHE_PSC_PDPE) |
+                                        (1u << VTD_CACHE_PSC_PML4));
+    /* the neighbouring page: context hit, IOTLB miss, PDE hit, one read */
+    r = go(w, rq(L_SID, 0x10001000, false));
+    ck_assert_uint_eq(r.mem_reads, 1);
+    ck_assert_uint_eq(r.cache_hit, (1u << VTD_CACHE_CONTEXT) | (1u << VTD_CACHE_PSC_PDE));
+    ck_assert_uint_eq(r.cache_miss, 1u << VTD_CACHE_IOTLB);
+    /* the same page again: IOTLB hit, no memory access at all */
+    r = go(w, rq(L_SID, 0x10001008, false));
+    ck_assert_uint_eq(r.mem_reads, 0);
+    ck_assert_uint_eq(r.cache_hit, (1u << VTD_CACHE_CONTEXT) | (1u << VTD_CACHE_IOTLB));
+    w_free(w);
+
+    w = sm_world();
+    r = go(w, prq(S_SID, 64, 0x1000, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_PASID_DIR);
+    r = go(w, prq(S_SID, 9, 0x1000, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_PASID_ENTRY);
+    r = go(w, prq(S_SID, 1, 0x700000009000ull, false));
+    ck_assert_int_eq(r.fault_struct, VTD_FSTRUCT_FS_PTE);
+    ck_assert_uint_eq(r.fault_reason, 0x71);
+    /* TE=0: interrupt window still goes to interrupt remapping */
+    w->cfg.te = false;
+    w_apply(w);
+    ck_assert_int_eq(go(w, rq(S_SID, 0xFEE00000, true)).status, VTD_XLATE_INTERRUPT);
+    w_free(w);
+}
+END_TEST
+
+START_TEST(test_widths_and_snoop)
+{
+    W *w = legacy_world();
+    /* MGAW narrower than the context's AGAW bounds the input (0x4) */
+    expect_ok(w, rq(L_SID, 0x81234567, false), 0xC1234567, 1u << 30);
+    w->cfg.cap = vtd_cap_set_MGAW(w->cfg.cap, 38);         /* 39-bit guest width */
+    w_apply(w);
+    expect_fault(w, rq(L_SID, 1ull << 39, false), 0x4, true);
+    expect_ok(w, rq(L_SID, 0x81234567, false), 0xC1234567, 1u << 30);
+    /* AW=1 (3-level, 39-bit) with SAGAW lacking 39-bit support is invalid */
+    w->cfg.cap = vtd_cap_set_SAGAW(w->cfg.cap, VTD_SAGAW_48);
+    ref_set_context(w->m, w->ctp, 0x30, w->ss_root | 1, 1 | (5u << 8));
+    w_apply(w);
+    expect_fault(w, rq(0x0130, 0x1000, false), 0x3, true);
+    w_free(w);
+
+    w = sm_world();
+    VtdXlateResult r = go(w, prq(S_SID, 3, 0x1000, false));
+    ck_assert(!r.snoop);
+    ref_wr64(w->m, w->pe[3] + 8, ref_rd64(w->m, w->pe[3] + 8) | (1ull << 24));   /* PGSNP */
+    ref_wr64(w->m, w->pe[1] + 8, ref_rd64(w->m, w->pe[1] + 8) | (1ull << 24));
+    w_apply(w);
+    r = go(w, prq(S_SID, 3, 0x1000, false));
+    ck_assert(r.snoop);
+    r = go(w, prq(S_SID, 1, 0x700000001000ull, false));
+    ck_assert(r.snoop);
+    ck_assert(!r.global);
+    /* AW of a second-stage PASID entry bounds the input (0x84) */
+    ref_wr64(w->m, w->pe[0], (ref_rd64(w->m, w->pe[0]) & ~0x1cull) | (1u << 2));
+    w_apply(w);
+    expect_fault(w, rq(S_SID, 1ull << 39, false), 0x84, true);
+    w_free(w);
+}
+END_TEST
+
 START_TEST(test_page_request_checks)
 {
     W *w = sm_world();
@@ -802,6 +897,7 @@ typedef struct Spc {          /* a (did, pasid) first-stage space */
     unsigned fs_levels;
     uint64_t fs_root;
     bool wpe;
+    bool pre_a;               /* tables built with every A flag set */
 } Spc;
 
 #define NDOM 4
@@ -866,7 +962,7 @@ static uint64_t rnd_fs_bits(GRand *g, bool leaf)
         b |= FXD;
     if (leaf && chance(g, 20))
         b |= 1ull << 8;                      /* G */
-    if (chance(g, 10))
+    if (chance(g, 40))
         b |= FA;
     if (leaf && chance(g, 5))
         b |= FD;
@@ -911,7 +1007,7 @@ static void world_build(World *wd, GRand *g, bool sm)
         dm->pgsnp = sm && chance(g, 30);
         for (uint64_t gb = 4; gb < 8; gb++)
             ref_map(m, REF_FMT_SS, &dm->ss_root, dm->levels, gb << 30, gb << 30, 3,
-                    chance(g, 97) ? SRW : SR, SRW);
+                    chance(g, 75) ? SRW : SR, SRW);
     }
     /* hot input addresses in a few clusters below 4 GiB (SS) */
     wd->nhot = 0;
@@ -955,6 +1051,7 @@ static void world_build(World *wd, GRand *g, bool sm)
         sp->pgtt = (unsigned)g_rand_int_range(g, 1, 5);
         sp->fs_levels = chance(g, 30) ? 5 : 4;
         sp->wpe = chance(g, 50);
+        sp->pre_a = chance(g, 40);
         if (sp->pgtt != 1 && sp->pgtt != 3)
             continue;
         for (unsigned i = 0; i < NHOT; i++) {
@@ -967,8 +1064,10 @@ static void world_build(World *wd, GRand *g, bool sm)
                 uint64_t size = 1ull << (12 + 9 * (ll - 1));
                 out = wd->hot[g_rand_int_range(g, 0, NHOT)] & ~(size - 1);
             }
+            uint64_t pa = sp->pre_a ? FA : 0;
             ref_map(m, REF_FMT_FS, &sp->fs_root, sp->fs_levels, wd->fs_hot[i], out, ll,
-                    rnd_fs_bits(g, true), rnd_fs_bits(g, false) | (chance(g, 90) ? FP : 0));
+                    rnd_fs_bits(g, true) | pa,
+                    rnd_fs_bits(g, false) | (chance(g, 90) ? FP : 0) | pa);
         }
         if (!sp->fs_root)
             sp->fs_root = ref_alloc_page(m);
@@ -1259,6 +1358,8 @@ static Suite *suite_vtd_xlate(void)
     tcase_add_test(tc, test_sm_five_level_and_1g);
     tcase_add_test(tc, test_sm_ats);
     tcase_add_test(tc, test_page_request_checks);
+    tcase_add_test(tc, test_widths_and_snoop);
+    tcase_add_test(tc, test_fault_struct_and_counts);
     tcase_add_test(tc, test_nested_ad_through_second_stage);
     tcase_add_loop_test(tc, test_sm_fault, 0, G_N_ELEMENTS(sm_cases));
     suite_add_tcase(s, tc);

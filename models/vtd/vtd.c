@@ -530,6 +530,40 @@ int64_t vtd_unit_reg_offset(const VtdUnit *u, VtdRegId id)
     return i < 0 ? -1 : (int64_t)u->regs[i].offset;
 }
 
+/* ---- register dump ---------------------------------------------------------- */
+
+/* Linux debugfs iommu_regset order: the 32-bit registers, then the 64-bit ones. */
+static const VtdRegId vtd_regset_order[] = {
+    VTD_REG_VER, VTD_REG_GCMD, VTD_REG_GSTS, VTD_REG_FSTS, VTD_REG_FECTL, VTD_REG_FEDATA,
+    VTD_REG_FEADDR, VTD_REG_FEUADDR, VTD_REG_PMEN, VTD_REG_PLMBASE, VTD_REG_PLMLIMIT, VTD_REG_ICS,
+    VTD_REG_PRS, VTD_REG_PECTL, VTD_REG_PEDATA, VTD_REG_PEADDR, VTD_REG_PEUADDR,
+    VTD_REG_CAP, VTD_REG_ECAP, VTD_REG_RTADDR, VTD_REG_PHMBASE, VTD_REG_PHMLIMIT, VTD_REG_IQH,
+    VTD_REG_IQT, VTD_REG_IQA, VTD_REG_IRTA, VTD_REG_PQH, VTD_REG_PQT, VTD_REG_PQA, VTD_REG_MTRRCAP,
+    VTD_REG_MTRRDEF, VTD_REG_MTRR_FIX64K_00000, VTD_REG_MTRR_FIX16K_80000, VTD_REG_MTRR_FIX16K_A0000,
+    VTD_REG_MTRR_FIX4K_C0000, VTD_REG_MTRR_FIX4K_C8000, VTD_REG_MTRR_FIX4K_D0000,
+    VTD_REG_MTRR_FIX4K_D8000, VTD_REG_MTRR_FIX4K_E0000, VTD_REG_MTRR_FIX4K_E8000,
+    VTD_REG_MTRR_FIX4K_F0000, VTD_REG_MTRR_FIX4K_F8000,
+    VTD_REG_MTRR_PHYSBASE0, VTD_REG_MTRR_PHYSMASK0, VTD_REG_MTRR_PHYSBASE1, VTD_REG_MTRR_PHYSMASK1,
+    VTD_REG_MTRR_PHYSBASE2, VTD_REG_MTRR_PHYSMASK2, VTD_REG_MTRR_PHYSBASE3, VTD_REG_MTRR_PHYSMASK3,
+    VTD_REG_MTRR_PHYSBASE4, VTD_REG_MTRR_PHYSMASK4, VTD_REG_MTRR_PHYSBASE5, VTD_REG_MTRR_PHYSMASK5,
+    VTD_REG_MTRR_PHYSBASE6, VTD_REG_MTRR_PHYSMASK6, VTD_REG_MTRR_PHYSBASE7, VTD_REG_MTRR_PHYSMASK7,
+    VTD_REG_MTRR_PHYSBASE8, VTD_REG_MTRR_PHYSMASK8, VTD_REG_MTRR_PHYSBASE9, VTD_REG_MTRR_PHYSMASK9,
+};
+
+void vtd_unit_dump_regset(const VtdUnit *u, const char *name, uint64_t base, GString *out)
+{
+    g_string_append_printf(out, "IOMMU: %s Register Base Address: %" G_GINT64_MODIFIER "x\n", name,
+                           (guint64)base);
+    g_string_append(out, "Name\t\t\tOffset\t\tContents\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(vtd_regset_order); i++) {
+        const VtdRegDesc *d = vtd_reg_desc(vtd_regset_order[i]);
+        /* Absent registers read 0 at their architectural offset, as on hardware. */
+        uint64_t v = vtd_unit_reg_peek(u, d->offset, d->size);
+        g_string_append_printf(out, "%-16s\t0x%02x\t\t0x%016" G_GINT64_MODIFIER "x\n", d->name,
+                               (unsigned)d->offset, (guint64)v);
+    }
+}
+
 /* ---- lifecycle -------------------------------------------------------------- */
 
 VtdUnit *vtd_unit_new(EmuSim *sim, const VtdParams *p, AddrSpace *dma_as, GError **error)
@@ -573,6 +607,17 @@ void vtd_unit_reset(VtdUnit *u)
 const VtdParams *vtd_unit_params(const VtdUnit *u)
 {
     return &u->p;
+}
+
+void vtd_unit_ir_state(const VtdUnit *u, uint64_t *irta, bool *ire, bool *cfi)
+{
+    uint64_t gsts = vtd_get(u, VTD_REG_GSTS);
+    if (irta)
+        *irta = u->irta_active;
+    if (ire)
+        *ire = (gsts & VTD_GSTS_IRES) != 0;
+    if (cfi)
+        *cfi = (gsts & VTD_GSTS_CFIS) != 0;
 }
 
 VtdXlate *vtd_unit_xlate(VtdUnit *u)

@@ -281,6 +281,23 @@ int64_t vtd_unit_reg_offset(const VtdUnit *u, VtdRegId id);
 /** The static description of register @id. */
 const VtdRegDesc *vtd_reg_desc(VtdRegId id);
 
+/**
+ * vtd_unit_dump_regset:
+ * Appends the register dump in the format of Linux's debugfs
+ * intel/iommu_regset file (header naming unit @name at @base, then one
+ * "%-16s\t0x%02x\t\t0x%016llx" row per register in the kernel's order)
+ * to @out, so a dump can be diffed against one taken on hardware.
+ */
+void vtd_unit_dump_regset(const VtdUnit *u, const char *name, uint64_t base, GString *out);
+
+/**
+ * vtd_unit_ir_state:
+ * For an interrupt-remapping model: the IRTA value latched by the last
+ * SIRTP (0 before any), and whether GSTS.IRES and GSTS.CFIS are set.
+ * Any out-pointer may be NULL.
+ */
+void vtd_unit_ir_state(const VtdUnit *u, uint64_t *irta, bool *ire, bool *cfi);
+
 /** The translation engine (owned by the unit), for cache statistics. */
 VtdXlate *vtd_unit_xlate(VtdUnit *u);
 

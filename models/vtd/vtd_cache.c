@@ -85,12 +85,21 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+static uint64_t rotl(uint64_t v, unsigned r)
+{
+    return (v << r) | (v >> (64 - r));
+}
+
+_Static_assert(VTD_CACHE_KEY_WORDS == 4, "key_hash and key_eq handle four tag words");
+
 static uint64_t key_hash(const uint64_t key[VTD_CACHE_KEY_WORDS])
 {
-    uint64_t h = 0;
-    for (unsigned i = 0; i < VTD_CACHE_KEY_WORDS; i++)
-        h = mix64(h ^ key[i]);
-    return h;
+    return mix64(key[0] ^ rotl(key[1], 17) ^ rotl(key[2], 31) ^ rotl(key[3], 47));
+}
+
+static bool key_eq(const uint64_t a[VTD_CACHE_KEY_WORDS], const uint64_t b[VTD_CACHE_KEY_WORDS])
+{
+    return a[2] == b[2] && a[0] == b[0] && a[1] == b[1] && a[3] == b[3];
 }
 
 static VtdCacheEntry *set_of(VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WORDS])
@@ -106,7 +115,7 @@ VtdCacheEntry *vtd_cache_probe(VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WOR
     VtdCacheEntry *set = set_of(c, key);
     for (unsigned w = 0; w < c->ways; w++) {
         VtdCacheEntry *e = &set[w];
-        if (e->valid && !memcmp(e->key, key, sizeof(e->key))) {
+        if (e->valid && key_eq(e->key, key)) {
             if (c->geom.repl == VTD_REPL_LRU)
                 e->stamp = ++c->clock;
             return e;
@@ -142,7 +151,7 @@ void vtd_cache_fill(VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WORDS],
     VtdCacheEntry *set = set_of(c, key);
     VtdCacheEntry *victim = NULL;
     for (unsigned w = 0; w < c->ways; w++) {
-        if (set[w].valid && !memcmp(set[w].key, key, sizeof(set[w].key))) {
+        if (set[w].valid && key_eq(set[w].key, key)) {
             victim = &set[w];   /* refill of the same tag: overwrite in place */
             break;
         }

@@ -25,14 +25,58 @@
  * is what makes a missing invalidation visible.  Only successful walks fill
  * caches, so a fault is re-evaluated from memory on every request.
  *
- * Interpretations where the specification leaves room (documented in the
- * report of issue 3): permission is checked after reserved bits at each
- * level; A/D flags are written only when the access is granted; a
- * second-stage entry is present when R or W is set; TTM=11 blocks without
- * recording; the interrupt-window read of a request-without-PASID is
- * blocked as UR; supervisor-execute of user pages (SMEP), global-page
- * retention across PASID invalidations, memory types (only reported) and
- * A/D updates in no-snoop walks (0x7C/0x90) are not modelled.
+ * Interpretations where the specification leaves room (the reference
+ * walker in models/ref shares them, so the differential test cannot catch
+ * them; they are listed here to be argued about):
+ *
+ *   - At each level reserved bits are checked before permissions.  A
+ *     second-stage entry is present when R or W is set; legacy mode reports
+ *     a non-present or insufficient entry as 0x5 (write) / 0x6 (read),
+ *     scalable mode as 0x79 (R=W=0 in an entry or accumulated), else
+ *     0x85/0x86.  First stage: 0x71 not present, then 0x81 (user request,
+ *     U/S=0 somewhere), 0x82 (execute, XD=1 somewhere), 0x85 (write without
+ *     R/W, for supervisors only with WPE=1).
+ *   - Access errors on the root of a paging hierarchy are 0x73 (FSPTPTR)
+ *     and 0x7B (SSPTPTR), deeper ones 0x70 / 0x78 (legacy: always 0x7);
+ *     failed A/D write-backs are reported as access errors (0x70/0x78).
+ *   - Nested: a first-stage table GPA beyond the second-stage width is
+ *     0x74; the second-stage translation of FSPTPTR / of a deeper table
+ *     without read permission is 0x75 / 0x76; an A/D update of a
+ *     first-stage entry whose page is not writable in the second stage is
+ *     0x77, and with SSADE it sets D in that second-stage entry.  Other
+ *     second-stage faults met on the way keep their own codes.
+ *   - 0x83 is an input above HAW under pass-through; 0x84 an input (or a
+ *     nested first-stage output) above min(MGAW, AGAW of the PASID entry).
+ *   - RID_PASID: non-zero without ECAP.RPS is a reserved field (0x42),
+ *     beyond the PASID directory 0x48.  Capability-gated fields: DTE/PRE/
+ *     PASIDE without DT/PRS/PASID are 0x43; SRE/ERE/SSADE/EAFE without
+ *     SRS/ERS/SSADS/EAFS are reserved bits of the PASID entry (0x5A); an
+ *     unsupported PGTT, AW or FSPM is 0x5B.
+ *   - FPD: faults before a valid present context entry (root, context
+ *     access/P/reserved) are always recorded; later ones are suppressed when
+ *     any validated context / PASID-directory / PASID entry has FPD=1.
+ *   - A/D flags are written only when the access is granted; only granted
+ *     walks fill the IOTLB and paging-structure caches (context and PASID
+ *     caches are filled as soon as their entry validates).  An IOTLB entry
+ *     cached without D is walked again by a write, to set D.
+ *   - Translation requests (AT=01) never fault for not-present or
+ *     insufficient pages: they succeed with no permission.  TTM=11 (with
+ *     ECAP.ADMS) blocks without recording; reads without PASID to the
+ *     interrupt window and translated requests to it are UR.
+ *   - Not modelled: SMEP/NXE of the PASID entry (XD is always honoured),
+ *     global-page retention across PASID-based invalidation, memory types
+ *     (EMT/IPAT are only reported), A/D updates in no-snoop walks
+ *     (0x7C/0x90), the QEMU-only 0x91.
+ *
+ * Cache tags: context cache by SID (legacy entries remember their DID for
+ * domain-selective invalidation; scalable ones match any DID); PASID cache
+ * by (SID, PASID), invalidated by the DID stored in the entry; IOTLB by
+ * (DID, PASID-or-none, page, level), PASID only for first-stage and nested
+ * translations; paging-structure caches by (DID, PASID-or-none, stage,
+ * depth, input prefix).  IOTLB invalidations reach every PGTT of the DID
+ * (page-selective ones drop all nested entries of the DID, which cannot be
+ * located by guest-physical address, and leave first-stage ones);
+ * PASID-based IOTLB invalidations reach only first-stage and nested ones.
  */
 #include "models/vtd/vtd_xlate.h"
 

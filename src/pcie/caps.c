@@ -105,11 +105,13 @@ void pcie_cap_exp_init(PcieFn *fn)
     /* Capability Version 2; Slot Implemented on downstream ports. */
     pcie_fn_set(fn, c + PCI_EXP_FLAGS, 2, 0x2 | ((k & 0xf) << 4) | (dport ? 0x100 : 0));
 
-    /* Device Capabilities: Max_Payload_Size Supported, Role-Based Error Reporting. */
+    /* Device Capabilities: Max_Payload_Size Supported, Role-Based Error Reporting.
+     * Function Level Reset Capability is the model's choice (pcie_fn_set_flr_capable). */
     pcie_fn_set(fn, c + PCI_EXP_DEVCAP, 4, PCIE_DEFAULT_MPSS | 0x8000);
     /* Device Control: error reporting enables (3:0), Relaxed Ordering (4), MPS (7:5),
      * Extended Tag (8), No Snoop (11), MRRS (14:12).  Reset: RO and NS set,
-     * MPS 128 bytes, MRRS 512 bytes. */
+     * MPS 128 bytes, MRRS 512 bytes.  Initiate FLR (15) always reads 0; the write
+     * is seen by pcie_fn_config_write(). */
     pcie_fn_set(fn, c + PCI_EXP_DEVCTL, 2, 0x2810);
     pcie_fn_set_masks(fn, c + PCI_EXP_DEVCTL, 2, 0x79ff, 0);
     /* Device Status: the four error-detected bits are RW1C. */
@@ -157,6 +159,17 @@ void pcie_cap_exp_init(PcieFn *fn)
      * LTR; ARI Forwarding Enable on downstream ports. */
     pcie_fn_set_masks(fn, c + PCI_EXP_DEVCTL2, 2,
                       0x071f | (dport ? PCI_EXP_DEVCTL2_ARI : 0), 0);
+}
+
+void pcie_fn_set_flr_capable(PcieFn *fn, bool on)
+{
+    g_assert(fn->exp_cap);
+    uint32_t cap = pcie_fn_get(fn, fn->exp_cap + PCI_EXP_DEVCAP, 4);
+    cap = on ? (cap | PCI_EXP_DEVCAP_FLR) : (cap & ~(uint32_t)PCI_EXP_DEVCAP_FLR);
+    pcie_fn_set(fn, fn->exp_cap + PCI_EXP_DEVCAP, 4, cap);
+    if (fn->reset_config) {
+        pcie_le_set(fn->reset_config + fn->exp_cap + PCI_EXP_DEVCAP, 4, cap);
+    }
 }
 
 /* ---- Power Management (PCI Bus Power Management 1.2) ------------------------ */

@@ -427,4 +427,27 @@ void pcie_fn_config_write(PcieFn *fn, uint16_t off, unsigned size, uint32_t val)
     if (fn->ops && fn->ops->config_write) {
         fn->ops->config_write(fn->opaque, fn, off, size, val);
     }
+    if (fn->exp_cap && overlaps(off, size, fn->exp_cap + PCI_EXP_DEVCTL + 1, 1) &&
+        ((val >> (8 * (fn->exp_cap + PCI_EXP_DEVCTL + 1 - off))) & 0x80) &&
+        (pcie_fn_get(fn, fn->exp_cap + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR)) {
+        pcie_fn_flr(fn);
+    }
+}
+
+void pcie_fn_flr(PcieFn *fn)
+{
+    /* Function Level Reset: VFs go away, config and MSI-X state return to
+     * their power-on values (sticky bits are not distinguished), then the
+     * model resets its own state. */
+    pcie_sriov_remove_vfs(fn);
+    if (fn->reset_config) {
+        memcpy(fn->config, fn->reset_config, PCIE_CONFIG_SIZE);
+    }
+    pcie_msix_reset(fn);
+    fn->intx_level = false;
+    pcie_intx_update(fn);
+    pcie_fabric_update_decode(fn->fabric);
+    if (fn->ops && fn->ops->reset) {
+        fn->ops->reset(fn->opaque, fn);
+    }
 }

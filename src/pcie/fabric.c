@@ -1,29 +1,29 @@
 /*
  * Topology of the fabric: creating functions, config routing by the bus
- * numbers software programmed, iteration, reset and teardown, and
- * firmware-style enumeration.
+ * numbers software programmed, iteration, reset and teardown.
  *
  * The tree is stored as "functions on the secondary bus of each bridge"
- * (the root bus for bridges' absence); a function's bus number is never
- * stored, it is whatever its parent bridge's Secondary Bus Number
- * register says now.  Config requests are routed the way the hardware
- * does it: on the bus the request targets, the function with that devfn
- * answers; otherwise the first bridge whose [secondary, subordinate]
- * range holds the bus forwards it.  On the secondary bus of a root port
- * or switch downstream port only device 0 answers unless the port's ARI
- * Forwarding Enable is set.  VFs answer at their routing ID, which may be
- * on bus numbers above their PF's within the range of the bridge above.
+ * (and on the root bus); a function's bus number is never stored, it is
+ * whatever its parent bridge's Secondary Bus Number register says now.
+ * Config requests are routed the way the hardware does it: on the bus the
+ * request targets, the function with that devfn answers; otherwise the
+ * first bridge whose [secondary, subordinate] range holds the bus
+ * forwards it (only ranges above the current bus count, so a loop in the
+ * programmed numbers cannot hang the walk).  On the secondary bus of a
+ * root port or switch downstream port only device 0 answers unless the
+ * port's ARI Forwarding Enable is set.  VFs answer at their routing ID,
+ * which may be on bus numbers above their PF's within the range of the
+ * bridge above.  A request nobody claims reads all ones.
  *
- * Enumeration does what firmware does (and only through config cycles, so
- * it exercises the same paths as a guest): depth-first bus numbering
- * (reserving the bus numbers the VFs of each PF may need at TotalVFs),
- * BAR sizing by writing all ones, address assignment largest alignment
- * first, bridge windows (1 MiB memory and 4 KiB I/O granularity) that
- * cover the children, and the command bits.  Like Linux, it enables ARI
- * Forwarding on a downstream port whose device 0 has an ARI capability
- * and then sets ARI Capable Hierarchy in the SR-IOV capabilities below.
- * Non-prefetchable and 32-bit BARs go into mem32; 64-bit prefetchable
- * BARs into mem64 (or after the mem32 allocations when mem64 is empty).
+ * Placement rules of pcie_fn_new(): root ports, RCiEPs, host bridges and
+ * conventional PCI devices on the root bus; below a root port or switch
+ * downstream port one device on the link (device 0; other device numbers
+ * only once device 0 has an ARI capability) that is an endpoint, a switch
+ * upstream port or a PCIe-to-PCI bridge; only downstream ports below an
+ * upstream port; endpoints and PCI devices below a PCIe-to-PCI bridge.
+ *
+ * Not modelled: requester ID aliasing of conventional devices behind a
+ * PCIe-to-PCI bridge (their DMA carries their own RID).
  */
 #include <string.h>
 #include "pcie/pcie_internal.h"
@@ -498,16 +498,7 @@ void pcie_fabric_update_decode(PcieFabric *f)
 
 static void reset_fn(PcieFn *fn)
 {
-    pcie_sriov_remove_vfs(fn);
-    if (fn->reset_config) {
-        memcpy(fn->config, fn->reset_config, PCIE_CONFIG_SIZE);
-    }
-    pcie_msix_reset(fn);
-    fn->intx_level = false;
-    pcie_intx_update(fn);
-    if (fn->ops && fn->ops->reset) {
-        fn->ops->reset(fn->opaque, fn);
-    }
+    pcie_fn_flr(fn);
     for (guint i = 0; fn->children && i < fn->children->len; i++) {
         reset_fn(g_ptr_array_index(fn->children, i));
     }

@@ -280,6 +280,21 @@ void pcie_fn_set_name(PcieFn *fn, const char *name);
 uint32_t pcie_fn_config_read(PcieFn *fn, uint16_t off, unsigned size);
 void pcie_fn_config_write(PcieFn *fn, uint16_t off, unsigned size, uint32_t val);
 
+/**
+ * pcie_fn_flr:
+ * Function Level Reset, as when software sets Initiate Function Level
+ * Reset in Device Control (endpoints advertise FLR): a PF's VFs are
+ * removed, config space and MSI-X state return to their power-on values,
+ * and the model's reset hook runs.
+ */
+void pcie_fn_flr(PcieFn *fn);
+/**
+ * Sets or clears Function Level Reset Capability in Device Capabilities
+ * (clear by default); while set, a config write of Initiate Function
+ * Level Reset calls pcie_fn_flr().  @fn must have a PCIe capability.
+ */
+void pcie_fn_set_flr_capable(PcieFn *fn, bool on);
+
 /** Raw access for models (no masks, no side effects). */
 uint8_t *pcie_fn_config(PcieFn *fn);
 uint32_t pcie_fn_get(PcieFn *fn, uint16_t off, unsigned size);

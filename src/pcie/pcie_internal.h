@@ -8,10 +8,11 @@
  * source of truth.  The fabric keeps only the topology (who sits on which
  * secondary bus) and the MemRegions that currently decode BARs.
  *
- * Files: fabric.c (topology, config routing, enumeration, reset),
- * config.c (config space, masks, header semantics, BAR decoding),
- * caps.c (capability lists and builders), sriov.c, irq.c (MSI, MSI-X,
- * INTx), dma.c (upstream requests), tlp.c (wire format).
+ * Files: fabric.c (topology, config routing, reset), enumerate.c
+ * (firmware-style enumeration), config.c (config space, masks, header
+ * semantics, BAR decoding, FLR), caps.c (capability lists and builders),
+ * sriov.c, irq.c (MSI, MSI-X, INTx), dma.c (upstream requests), tlp.c
+ * (wire format).
  */
 #ifndef VTDSIM_PCIE_PCIE_INTERNAL_H
 #define VTDSIM_PCIE_PCIE_INTERNAL_H
@@ -56,6 +57,8 @@ enum {
     PCI_EXP_DEVCTL_PAYLOAD_SHIFT = 5,   /* Max_Payload_Size, bits 7:5 */
     PCI_EXP_DEVCTL_READRQ_SHIFT = 12,   /* Max_Read_Request_Size, bits 14:12 */
     PCI_EXP_DEVCTL_EXT_TAG = 0x0100,
+    PCI_EXP_DEVCTL_BCR_FLR = 0x8000,    /* Initiate Function Level Reset */
+    PCI_EXP_DEVCAP_FLR = 0x10000000,    /* Function Level Reset Capability */
     PCI_EXP_DEVCAP2_ARI = 0x20,         /* ARI Forwarding Supported */
     PCI_EXP_DEVCTL2_ARI = 0x20,         /* ARI Forwarding Enable */
 };

@@ -228,13 +228,14 @@ void pcie_sriov_config_write(PcieFn *pf, uint16_t old_ctrl, uint16_t old_num)
     if (was_on) {
         pcie_fn_set(pf, c + PCI_SRIOV_NUM_VF, 2, old_num);  /* frozen while VF Enable is set */
     }
-    if (!on && ((ctrl ^ old_ctrl) & PCI_SRIOV_CTRL_ARI)) {
-        sriov_update_offsets(pf);
+    if (was_on && !on) {
+        pcie_sriov_remove_vfs(pf);
+    }
+    if ((ctrl ^ old_ctrl) & PCI_SRIOV_CTRL_ARI) {
+        sriov_update_offsets(pf);   /* before any VF of this write gets its RID */
     }
     if (!was_on && on) {
         sriov_enable(pf);
-    } else if (was_on && !on) {
-        pcie_sriov_remove_vfs(pf);
     }
     pcie_fabric_update_decode(pf->fabric);
 }
