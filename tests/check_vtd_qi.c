@@ -550,9 +550,25 @@ END_TEST
 
 /* ---- page request queue --------------------------------------------------------------- */
 
+/*
+ * Scalable-mode root table with one context entry for 03:00.0 (PASIDE and,
+ * when @pre, PRE set), translation enabled: what page requests are checked
+ * against before they may be queued.
+ */
+#define SM_CTX 0x18000
+static void sm_prq_context(Fx *f, bool pre)
+{
+    physmem_stq(f->mem, ROOT + 16 * 3, SM_CTX | 1);                 /* LCTP, LP */
+    physmem_stq(f->mem, SM_CTX, 0x19000 | 1 | (1u << 3) | (pre ? 1u << 4 : 0));
+    wr(f, 0x20, ROOT | (1u << 10), 8);                               /* TTM = scalable */
+    gcmd(f, VTD_GCMD_SRTP, 0);
+    gcmd(f, VTD_GCMD_TE, 0);
+}
+
 START_TEST(test_page_request_queue)
 {
     Fx *f = fx_new(true);
+    sm_prq_context(f, true);
     wr(f, 0xd0, 0x60000, 8);                    /* PQS=0: 4 KiB, 128 descriptors */
     wr(f, 0xe4, 0x99, 4);
     wr(f, 0xe8, 0xfee03000, 4);
@@ -572,12 +588,43 @@ START_TEST(test_page_request_queue)
     ck_assert_uint_eq(f->msis->len, 1);         /* PPR already pending */
     ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_OVERFLOW);
     ck_assert_uint_eq(rd(f, 0xdc, 4), VTD_PRS_PPR | VTD_PRS_PRO);
+    /* the dropped last request of a group is answered by the hardware: Success */
+    ck_assert_uint_eq(f->prg->len, 1);
+    ck_assert_uint_eq(g_array_index(f->prg, VtdPageGroupResp, 0).rc, 0);
+    ck_assert_uint_eq(g_array_index(f->prg, VtdPageGroupResp, 0).prgi, 0x11);
     /* Software consumes everything and clears the status: requests flow again. */
     wr(f, 0xc0, rd(f, 0xc8, 8), 8);
     wr(f, 0xdc, 3, 4);
     ck_assert_uint_eq(rd(f, 0xdc, 4), 0);
     ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_QUEUED);
     ck_assert_uint_eq(f->msis->len, 2);
+    fx_free(f);
+}
+END_TEST
+
+/* A page request from a context with PRE=0: fault 0x47 recorded (T2=1), not queued, Invalid Request. */
+START_TEST(test_page_request_pre_clear)
+{
+    Fx *f = fx_new(true);
+    sm_prq_context(f, false);
+    wr(f, 0xd0, 0x60000, 8);
+    VtdPageReq pr = { .rid = 0x0300, .pasid_present = true, .pasid = 0x66, .read = true,
+                      .lpig = true, .prgi = 0x22, .addr = 0x12345000 };
+    ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_UNSUPPORTED);
+    ck_assert_uint_eq(rd(f, 0xc8, 8), 0);                           /* nothing queued */
+    ck_assert_uint_eq(rd(f, 0x34, 4) & VTD_FSTS_PPF, VTD_FSTS_PPF);
+    VtdFaultRecord r;
+    vtd_unit_fault_record(f->u, 0, &r);
+    ck_assert_uint_eq(vtd_frcd_FR(&r), VTD_FR_SM_PRE_CLEAR);
+    ck_assert_uint_eq(vtd_frcd_T2(&r), 1);                          /* page request */
+    ck_assert_uint_eq(vtd_frcd_T1(&r), 0);
+    ck_assert_uint_eq(vtd_frcd_SID(&r), 0x0300);
+    ck_assert_uint_eq(f->prg->len, 1);
+    ck_assert_uint_eq(g_array_index(f->prg, VtdPageGroupResp, 0).rc, 1);
+    /* a request that is not the last of its group gets no automatic response */
+    pr.lpig = false;
+    ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_UNSUPPORTED);
+    ck_assert_uint_eq(f->prg->len, 1);
     fx_free(f);
 }
 END_TEST
@@ -606,6 +653,7 @@ static Suite *suite_vtd_qi(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("prq");
     tcase_add_test(tc, test_page_request_queue);
+    tcase_add_test(tc, test_page_request_pre_clear);
     suite_add_tcase(s, tc);
     return s;
 }

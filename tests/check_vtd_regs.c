@@ -265,7 +265,6 @@ static const MaskCase full_masks[] = {
     { "MTRR_FIX4K_F8000", 0x170, 8, ~UINT64_C(0) },
     { "MTRR_PHYSBASE0", 0x180, 8, UINT64_C(0xfffffffffffff0ff) },
     { "MTRR_PHYSMASK9", 0x218, 8, UINT64_C(0xfffffffffffff800) },
-    { "IVA", 0xf0, 8, UINT64_C(0xfffffffffffff07f) },
     { "FRCD0_LO", 0x220, 8, 0 },
 };
 
@@ -305,6 +304,10 @@ START_TEST(test_write_masks)
     ck_assert_uint_eq(rd(f, 0x38, 4), 0);
     wr(f, 0xa0, 0x40000000, 4);
     ck_assert_uint_eq(rd(f, 0xa0, 4), 0);
+    /* IVA's fields are write-only (VT-d 4.x 11.4.8.1): it reads 0 but keeps what was written. */
+    wr(f, 0xf0, ~UINT64_C(0), 8);
+    ck_assert_uint_eq(rd(f, 0xf0, 8), 0);
+    ck_assert_uint_eq(rd(f, 0xf4, 4), 0);
     /* GCMD is write-only: always reads 0. */
     wr(f, 0x18, VTD_GCMD_TE, 4);
     ck_assert_uint_eq(rd(f, 0x18, 4), 0);

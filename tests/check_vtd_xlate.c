@@ -1320,6 +1320,98 @@ START_TEST(test_differential_catches_broken_reference)
 }
 END_TEST
 
+/*
+ * Garbage tables and random capabilities: whatever a guest writes, the
+ * engine must not abort and must agree with the reference walker.
+ */
+START_TEST(test_garbage_tables)
+{
+    unsigned bad = 0, faults = 0;
+    memset(reasons_seen, 0, sizeof(reasons_seen));
+    for (unsigned seed = 500; seed < 512; seed++) {
+        GRand *g = g_rand_new_with_seed(seed);
+        RefMem *a = ref_mem_new(48, RAM_SIZE, ALLOC_BASE);
+        RefMem *b = ref_mem_new(48, RAM_SIZE, ALLOC_BASE);
+        const unsigned npages = 48;
+        for (unsigned i = 0; i < npages; i++)
+            ref_alloc_page(a);
+        /* the first three words of every 64 bytes look like entries
+         * (pointer + plausible flags), the rest is mostly zero: deep enough
+         * to reach PASID entries and paging structures */
+        static const uint64_t lows[] = {1, 1, 1, 3, 7, 0xd, 0xf, 0x83, 0x87, 0x27, 0x67,
+                                        0x41, 0x81, 0xc1, 0x101, 0x8b, 0x5, 0x3};
+        for (uint64_t off = 0; off < npages * 4096ull; off += 8) {
+            uint64_t v;
+            if ((off & 63) <= 16 && chance(g, 85)) {
+                v = (ALLOC_BASE + (uint64_t)g_rand_int_range(g, 0, (gint32)npages) * 4096) |
+                    (chance(g, 50) ? 1 : lows[g_rand_int_range(g, 0, G_N_ELEMENTS(lows))]);
+                if (chance(g, 5))
+                    v |= 1ull << g_rand_int_range(g, 0, 64);
+                if (chance(g, 10))
+                    v |= 1ull << 63;
+            } else {
+                v = chance(g, 90) ? 0 : rbits(g, 64);
+            }
+            ref_wr64(a, ALLOC_BASE + off, v);
+        }
+        for (uint64_t off = 0; off < npages * 4096ull; off += 8)
+            ref_wr64(b, ALLOC_BASE + off, ref_rd64(a, ALLOC_BASE + off));
+        VtdXlateConfig cfg = {0};
+        cfg.cap = rbits(g, 64);
+        cfg.ecap = rbits(g, 64) | (1ull << 43);
+        if (chance(g, 80)) {     /* mostly plausible capabilities */
+            cfg.cap = vtd_cap_set_MGAW(cfg.cap, (uint64_t)g_rand_int_range(g, 38, 57));
+            cfg.cap = vtd_cap_set_SAGAW(cfg.cap, rbits(g, 5) | VTD_SAGAW_48);
+            cfg.ecap |= ecap_all();
+        }
+        cfg.haw = (unsigned)g_rand_int_range(g, 0, 60);
+        cfg.te = chance(g, 95);
+        cfg.rtaddr = (ALLOC_BASE + (uint64_t)g_rand_int_range(g, 0, 4) * 4096) |
+                     ((uint64_t)(chance(g, 90) ? seed & 1 : rbits(g, 2)) << 10);
+        VtdCacheParams p = small_caches();
+        VtdXlate *x = vtd_xlate_new(&p, a->as, NULL);
+        vtd_xlate_set_config(x, &cfg);
+        for (unsigned i = 0; i < 10000; i++) {
+            VtdXlateRequest r = {0};
+            r.sid = (uint16_t)(chance(g, 80) ? rbits(g, 10) : rbits(g, 16));
+            r.pasid_present = chance(g, 50);
+            r.pasid = (uint32_t)(chance(g, 80) ? rbits(g, 7) : rbits(g, 20));
+            r.priv = chance(g, 50);
+            r.exec = chance(g, 30);
+            r.write = chance(g, 50);
+            r.at = (VtdAt)g_rand_int_range(g, 0, 3);
+            r.ats_nw = chance(g, 30);
+            r.addr = chance(g, 50) ? rbits(g, 40) : rbits(g, 64);
+            r.len = (uint64_t)g_rand_int_range(g, 0, 16);
+            VtdXlateResult e, f;
+            vtd_xlate_translate(x, &r, &e);
+            ref_walk_translate(b->as, &cfg, &r, &f, REF_BUG_NONE);
+            bool same = e.status == f.status && e.fault_reason == f.fault_reason &&
+                        e.out_addr == f.out_addr && e.perm == f.perm &&
+                        e.fault_record == f.fault_record;
+            if (!same && bad++ < 5)
+                fprintf(stderr, "garbage seed %u req %u: engine %d/0x%x ref %d/0x%x\n", seed, i,
+                        e.status, e.fault_reason, f.status, f.fault_reason);
+            faults += e.status == VTD_XLATE_FAULT;
+            if (e.status == VTD_XLATE_FAULT)
+                reasons_seen[e.fault_reason]++;
+            else
+                reasons_seen[0]++;
+        }
+        vtd_xlate_free(x);
+        ref_mem_free(a);
+        ref_mem_free(b);
+        g_rand_free(g);
+    }
+    if (getenv("VTD_DIFF_VERBOSE"))
+        for (unsigned i = 0; i < 256; i++)
+            if (reasons_seen[i])
+                fprintf(stderr, "garbage reason 0x%02x: %u\n", i, reasons_seen[i]);
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_gt(faults, 1000);
+}
+END_TEST
+
 START_TEST(test_params_validate)
 {
     VtdCacheParams p;
@@ -1368,6 +1460,7 @@ static Suite *suite_vtd_xlate(void)
     tcase_add_test(tc, test_differential_legacy);
     tcase_add_test(tc, test_differential_scalable);
     tcase_add_test(tc, test_differential_catches_broken_reference);
+    tcase_add_test(tc, test_garbage_tables);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,13 +2,18 @@
  * The configurable endpoint; see endpoint.h.  BAR contents live in a
  * sparse PhysMem per BAR so a 64 GiB BAR costs nothing until written.
  */
+#include <string.h>
 #include "models/endpoint/endpoint.h"
 #include "mem/physmem.h"
 #include "core/error.h"
+#include "pcie/ats.h"
 
 typedef struct Endpoint {
     PcieFn *fn;
     EndpointParams p;
+    PcieDevTlb *devtlb;      /* ATS-capable functions */
+    GArray *prg_responses;   /* PciePrgResponse */
+    unsigned next_prgi;
     PhysMem *bar_mem[6];
     struct EndpointBarRef {
         struct Endpoint *ep;
@@ -79,19 +84,48 @@ static void endpoint_destroy(void *opaque, PcieFn *fn)
     for (unsigned i = 0; i < 6; i++) {
         physmem_free(ep->bar_mem[i]);
     }
+    pcie_devtlb_free(ep->devtlb);
+    g_array_free(ep->prg_responses, TRUE);
     g_free(ep);
 }
 
 static void endpoint_reset(void *opaque, PcieFn *fn)
 {
-    (void)opaque;
+    Endpoint *ep = opaque;
     (void)fn;
+    if (ep->devtlb) {
+        /* a reset device has an empty translation cache */
+        PcieAtsInval all = { .addr = 0, .size = UINT64_MAX, .global = true };
+        pcie_devtlb_invalidate(ep->devtlb, &all);
+        all.pasid_present = true;
+        pcie_devtlb_invalidate(ep->devtlb, &all);
+    }
+}
+
+static bool endpoint_ats_invalidate(void *opaque, PcieFn *fn, const PcieAtsInval *inv)
+{
+    Endpoint *ep = opaque;
+    (void)fn;
+    if (!ep->devtlb) {
+        return false;   /* no ATS: such a device never completes an invalidation */
+    }
+    pcie_devtlb_invalidate(ep->devtlb, inv);
+    return true;
+}
+
+static void endpoint_prg_response(void *opaque, PcieFn *fn, const PciePrgResponse *resp)
+{
+    Endpoint *ep = opaque;
+    (void)fn;
+    g_array_append_val(ep->prg_responses, *resp);
 }
 
 static const PcieFnOps endpoint_ops = {
     .name = "endpoint",
     .reset = endpoint_reset,
     .destroy = endpoint_destroy,
+    .ats_invalidate = endpoint_ats_invalidate,
+    .prg_response = endpoint_prg_response,
 };
 
 static gboolean check_bar(const EndpointBar *b, unsigned i, const char *what, GError **error)
@@ -156,6 +190,7 @@ static void endpoint_setup(Endpoint *ep, const EndpointBar *bars, bool is_vf)
     }
     if (p->ats) {
         pcie_cap_ats_init(ep->fn, p->ats_invq, false);
+        ep->devtlb = pcie_devtlb_new(ENDPOINT_DEVTLB_ENTRIES);
     }
     /* PASID and PRI are PF-only: VFs share the PF's (PCIe Base 9.3.7). */
     if (p->pasid_width && !is_vf) {
@@ -173,6 +208,7 @@ static void vf_added(void *pf_opaque, PcieFn *pf, PcieFn *vf)
     Endpoint *ep = g_new0(Endpoint, 1);
     ep->fn = vf;
     ep->p = pfe->p;
+    ep->prg_responses = g_array_new(FALSE, FALSE, sizeof(PciePrgResponse));
     pcie_fn_set_ops(vf, &endpoint_ops, ep);
     endpoint_setup(ep, pfe->p.sriov_vf_bar, true);
 }
@@ -220,6 +256,7 @@ PcieFn *endpoint_new(PcieFabric *f, PcieFn *parent, uint8_t devfn, const Endpoin
     }
     Endpoint *ep = g_new0(Endpoint, 1);
     ep->p = *p;
+    ep->prg_responses = g_array_new(FALSE, FALSE, sizeof(PciePrgResponse));
     ep->fn = pcie_fn_new(f, parent, devfn, p->kind, p->vendor, p->device, p->class_code,
                          &endpoint_ops, ep, error);
     if (!ep->fn) {
@@ -248,4 +285,86 @@ PcieFn *endpoint_new(PcieFabric *f, PcieFn *parent, uint8_t devfn, const Endpoin
         pcie_cap_sriov_init(ep->fn, &sp);
     }
     return ep->fn;
+}
+
+/* The endpoint state behind @fn, or NULL for functions of other models. */
+static Endpoint *endpoint_of(PcieFn *fn)
+{
+    /* only our own functions carry endpoint_ops; the opaque is then ours */
+    return pcie_fn_has_ops(fn, &endpoint_ops) ? pcie_fn_opaque(fn) : NULL;
+}
+
+PcieDevTlb *endpoint_devtlb(PcieFn *fn)
+{
+    Endpoint *ep = endpoint_of(fn);
+    return ep ? ep->devtlb : NULL;
+}
+
+const GArray *endpoint_prg_responses(PcieFn *fn)
+{
+    Endpoint *ep = endpoint_of(fn);
+    return ep ? ep->prg_responses : NULL;
+}
+
+PcieCplStatus endpoint_dma(PcieFn *fn, uint64_t addr, void *buf, uint32_t len, bool write,
+                           const PcieDmaAttrs *attrs, EndpointDmaInfo *info)
+{
+    EndpointDmaInfo dummy;
+    if (!info) {
+        info = &dummy;
+    }
+    memset(info, 0, sizeof *info);
+    Endpoint *ep = endpoint_of(fn);
+    PcieDmaAttrs a = attrs ? *attrs : (PcieDmaAttrs){ 0 };
+    if (!ep || !ep->devtlb || !pcie_fn_ats_enabled(fn)) {
+        a.at = PCIE_AT_UNTRANSLATED;
+        return write ? pcie_fn_dma_write(fn, addr, buf, len, &a)
+                     : pcie_fn_dma_read(fn, addr, buf, len, &a);
+    }
+    info->used_ats = true;
+    uint8_t *p = buf;
+    while (len) {
+        uint32_t chunk = (uint32_t)MIN((uint64_t)len, 4096 - (addr & 0xfff));
+        const PcieAtsEntry *e = pcie_devtlb_lookup(ep->devtlb, a.pasid_present, a.pasid, addr);
+        PcieAtsEntry fresh;
+        if (e && ((write && !e->w) || (!write && !e->r))) {
+            e = NULL;   /* cached without the needed right: ask again, as devices do */
+        }
+        if (e) {
+            info->devtlb_hits++;
+        } else {
+            PcieCplStatus st = pcie_fn_ats_translate(fn, addr, &a, !write, &fresh);
+            info->translations++;
+            if (st != PCIE_CPL_SC) {
+                return st;
+            }
+            if ((write && !fresh.w) || (!write && !fresh.r)) {
+                if (pcie_fn_pri_enabled(fn)) {
+                    PciePageRequest pr = {
+                        .pasid_present = a.pasid_present, .pasid = a.pasid,
+                        .exec = a.exec, .priv = a.priv, .read = !write, .write = write,
+                        .last = true, .prgi = ep->next_prgi, .addr = addr & ~0xfffull,
+                    };
+                    ep->next_prgi = (ep->next_prgi + 1) & 511;
+                    info->page_request_sent = pcie_fn_page_request(fn, &pr);
+                }
+                return PCIE_CPL_UR;
+            }
+            pcie_devtlb_insert(ep->devtlb, a.pasid_present, a.pasid, addr, &fresh);
+            e = &fresh;
+        }
+        uint64_t hpa = e->addr + (addr & (e->size - 1));
+        info->last_translated = hpa;
+        PcieDmaAttrs ta = a;
+        ta.at = PCIE_AT_TRANSLATED;
+        PcieCplStatus st = write ? pcie_fn_dma_write(fn, hpa, p, chunk, &ta)
+                                 : pcie_fn_dma_read(fn, hpa, p, chunk, &ta);
+        if (st != PCIE_CPL_SC) {
+            return st;
+        }
+        addr += chunk;
+        p += chunk;
+        len -= chunk;
+    }
+    return PCIE_CPL_SC;
 }

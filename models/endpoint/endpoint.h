@@ -10,7 +10,12 @@
  * AER and SR-IOV capabilities.  Its VFs are endpoints of the same kind
  * (BARs from the VF BAR registers, MSI-X, ATS and PASID if the PF has
  * them).  It has no DMA engine of its own: traces and tests make it issue
- * requests through pcie_fn_dma_read/write and pcie_fn_send.
+ * requests with endpoint_dma(), which behaves like a real ATS-capable
+ * device: with ATS enabled it looks the page up in its device TLB, asks
+ * the translation agent on a miss, sends translated requests, and with PRI
+ * enabled sends a page request when the translation grants no access.
+ * Invalidate Requests drop device-TLB entries and are always completed;
+ * PRG responses are recorded for the caller.
  */
 #ifndef VTDSIM_MODELS_ENDPOINT_H
 #define VTDSIM_MODELS_ENDPOINT_H
@@ -47,6 +52,35 @@ typedef struct EndpointParams {
     uint16_t sriov_offset, sriov_stride, sriov_vf_device;
     EndpointBar sriov_vf_bar[6];
 } EndpointParams;
+
+/** Number of device-TLB entries of an ATS-capable endpoint. */
+#define ENDPOINT_DEVTLB_ENTRIES 64
+
+/** What happened to one endpoint_dma() call, for logs and tests. */
+typedef struct EndpointDmaInfo {
+    bool used_ats;           /* ATS was enabled: translated requests were sent */
+    unsigned devtlb_hits;    /* pages served from the device TLB */
+    unsigned translations;   /* translation requests sent */
+    bool page_request_sent;  /* a page was not accessible and a PRI request went out */
+    uint64_t last_translated;/* translated address of the last page touched */
+} EndpointDmaInfo;
+
+/**
+ * endpoint_dma:
+ * A DMA of @len bytes at @addr by the endpoint @fn (created by
+ * endpoint_new(), or one of its VFs), as described above.  Returns the
+ * first non-successful completion status, or SC.  A page with no access
+ * and PRI enabled returns UR after sending the page request (the device
+ * would retry after the PRG response).  @info may be NULL.
+ */
+PcieCplStatus endpoint_dma(PcieFn *fn, uint64_t addr, void *buf, uint32_t len, bool write,
+                           const PcieDmaAttrs *attrs, EndpointDmaInfo *info);
+
+/** The device TLB of @fn, or NULL when it has no ATS capability. */
+struct PcieDevTlb *endpoint_devtlb(PcieFn *fn);
+
+/** PRG responses received so far (oldest first), as PciePrgResponse; owned by the endpoint. */
+const GArray *endpoint_prg_responses(PcieFn *fn);
 
 /** Fills @p with a plain endpoint: 8086:0000, class 0xff0000, one 16 KiB 64-bit BAR. */
 void endpoint_params_default(EndpointParams *p);

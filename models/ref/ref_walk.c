@@ -24,7 +24,6 @@ typedef struct R {
     VtdPasidEntry pe;
 } R;
 
-#define ADDR_BITS 0x000ffffffffff000ull
 
 static uint64_t above_haw(const R *r)
 {
@@ -110,11 +109,12 @@ static SsRes ss(R *r, uint64_t root, unsigned levels, uint64_t in)
         }
         if (r->bugs & REF_BUG_IGNORE_SS_W)
             e |= 2;
-        if ((e & 3) == 0) {
+        VtdSsPte p = {{e}};
+        if (!vtd_sspte_R(&p) && !vtd_sspte_W(&p)) {
             o.rc = -1;
             return o;
         }
-        bool ps = (e >> 7) & 1;
+        bool ps = vtd_sspte_PS(&p);
         bool leaf = lvl == 1 || (ps && lvl <= 3);
         uint64_t bad = e & above_haw(r);
         if (lvl >= 4 && ps)
@@ -125,41 +125,51 @@ static SsRes ss(R *r, uint64_t root, unsigned levels, uint64_t in)
                 bad = 1;
             if (lvl == 3 && (!(sllps & 2) || (e & 0x3ffff000ull)))
                 bad = 1;
-            if (((e >> 11) & 1) && !vtd_ecap_SC(r->cfg->ecap))
+            if (vtd_sspte_SNP(&p) && !vtd_ecap_SC(r->cfg->ecap))
                 bad = 1;
-            if ((e >> 62) & 1)
+            if (vtd_sspte_TM(&p))
                 bad = 1;
         }
         if (bad) {
             o.rc = r->sm ? 0x7A : 0xC;
             return o;
         }
-        perm &= (unsigned)(e & 7);
+        perm &= (unsigned)(vtd_sspte_R(&p) | vtd_sspte_W(&p) << 1 | vtd_sspte_X(&p) << 2);
         o.ent_addr[o.n] = a;
         o.ent[o.n++] = e;
         if (leaf) {
             uint64_t span = 1ull << (12 + 9 * (lvl - 1));
-            o.out = ((e & ADDR_BITS) & ~(span - 1)) + (in & (span - 1));
+            o.out = ((vtd_sspte_ADDR(&p) << 12) & ~(span - 1)) + (in & (span - 1));
             o.level = lvl;
             o.perm = perm;
-            o.snp = vtd_ecap_SC(r->cfg->ecap) && ((e >> 11) & 1);
-            o.emt = (e >> 3) & 7;
-            o.ipat = (e >> 6) & 1;
+            o.snp = vtd_ecap_SC(r->cfg->ecap) && vtd_sspte_SNP(&p);
+            o.emt = (uint8_t)vtd_sspte_EMT(&p);
+            o.ipat = vtd_sspte_IPAT(&p);
             return o;
         }
-        table = e & ADDR_BITS;
+        table = vtd_sspte_ADDR(&p) << 12;
     }
     g_assert_not_reached();
+}
+
+static uint64_t with_ad(uint64_t e, bool d)
+{
+    VtdSsPte p = {{e}};
+    vtd_sspte_set_A(&p, 1);
+    if (d)
+        vtd_sspte_set_D(&p, 1);
+    return p.val[0];
 }
 
 static int ss_set_ad(R *r, const SsRes *s, bool dirty)
 {
     for (unsigned i = 0; i < s->n; i++) {
-        uint64_t want = s->ent[i] | 0x100 | ((dirty && i == s->n - 1) ? 0x200 : 0);
+        bool d = dirty && i == s->n - 1;
+        uint64_t want = with_ad(s->ent[i], d);
         if (r->bugs & REF_BUG_IGNORE_SS_W) {
             uint64_t cur;
             load(r, s->ent_addr[i], &cur);
-            want = cur | 0x100 | ((dirty && i == s->n - 1) ? 0x200 : 0);
+            want = with_ad(cur, d);
             if (want == cur)
                 continue;
         } else if (want == s->ent[i]) {
@@ -281,12 +291,13 @@ static VtdXlateStatus first_stage(R *r, bool nested)
         uint64_t a = host + ((q->addr >> (12 + 9 * (lvl - 1))) & 0x1ff) * 8, e;
         if (!load(r, a, &e))
             return flt(r, lvl == levels ? 0x73 : 0x70, VTD_FSTRUCT_FS_PTE);
-        if (!(e & 1)) {
+        VtdFsPte p = {{e}};
+        if (!vtd_fspte_P(&p)) {
             if (r->ats)
                 return ats_empty(r, pgtt);
             return flt(r, 0x71, VTD_FSTRUCT_FS_PTE);
         }
-        bool ps = (e >> 7) & 1;
+        bool ps = vtd_fspte_PS(&p);
         bool leaf = lvl == 1 || (lvl <= 3 && ps);
         uint64_t bad = e & above_haw(r);
         if (lvl >= 4 && ps)
@@ -297,21 +308,21 @@ static VtdXlateStatus first_stage(R *r, bool nested)
             bad = 1;
         if (bad)
             return flt(r, 0x72, VTD_FSTRUCT_FS_PTE);
-        rw = rw && ((e >> 1) & 1);
-        us = us && ((e >> 2) & 1);
-        xd = xd || (e >> 63);
+        rw = rw && vtd_fspte_RW(&p);
+        us = us && vtd_fspte_US(&p);
+        xd = xd || vtd_fspte_XD(&p);
         ent_addr[n] = a;
         ent[n] = e;
         ent_gpa[n] = table;
         ent_ss_w[n++] = ss_w;
         if (leaf) {
             uint64_t span = 1ull << (12 + 9 * (lvl - 1));
-            out = ((e & ADDR_BITS) & ~(span - 1)) + (q->addr & (span - 1));
+            out = ((vtd_fspte_ADDR(&p) << 12) & ~(span - 1)) + (q->addr & (span - 1));
             leaf_level = lvl;
             leaf_e = e;
             break;
         }
-        table = e & ADDR_BITS;
+        table = vtd_fspte_ADDR(&p) << 12;
     }
 
     /* rights of the first stage */
@@ -376,7 +387,11 @@ static VtdXlateStatus first_stage(R *r, bool nested)
 
     bool dirty = r->ats ? (g & 2) != 0 : r->wr;
     for (unsigned i = 0; i < n; i++) {
-        uint64_t want = ent[i] | 0x20 | ((dirty && i == n - 1) ? 0x40 : 0);
+        VtdFsPte p = {{ent[i]}};
+        vtd_fspte_set_A(&p, 1);
+        if (dirty && i == n - 1)
+            vtd_fspte_set_D(&p, 1);
+        uint64_t want = p.val[0];
         if (want == ent[i])
             continue;
         if (!ent_ss_w[i])
@@ -399,7 +414,8 @@ static VtdXlateStatus first_stage(R *r, bool nested)
             return flt(r, (unsigned)rc, VTD_FSTRUCT_SS_PTE);
     }
     done(r, out, level, g, pgtt, vtd_pe_PGSNP(pe));
-    r->res->global = (leaf_e >> 8) & 1;
+    VtdFsPte leaf = {{leaf_e}};
+    r->res->global = vtd_fspte_G(&leaf);
     r->res->emt = emt;
     r->res->ipat = ipat;
     return VTD_XLATE_OK;
@@ -412,11 +428,12 @@ static VtdXlateStatus legacy(R *r)
     uint64_t rta = r->cfg->rtaddr & ~0xfffull, lo, hi;
     if (!load(r, rta + 16 * bus, &lo) || !load(r, rta + 16 * bus + 8, &hi))
         return flt(r, 0x8, VTD_FSTRUCT_ROOT);
-    if (!(lo & 1))
+    VtdRootEntry re = {{lo, hi}};
+    if (!vtd_re_P(&re))
         return flt(r, 0x1, VTD_FSTRUCT_ROOT);
     if ((lo & 0xffe) || (lo & above_haw(r)) || hi)
         return flt(r, 0xA, VTD_FSTRUCT_ROOT);
-    uint64_t ca = (lo & ~0xfffull) + 16 * devfn;
+    uint64_t ca = (vtd_re_CTP(&re) << 12) + 16 * devfn;
     VtdContextEntry c;
     if (!load(r, ca, &c.val[0]) || !load(r, ca + 8, &c.val[1]))
         return flt(r, 0x9, VTD_FSTRUCT_CONTEXT);
@@ -429,7 +446,7 @@ static VtdXlateStatus legacy(R *r)
     unsigned tt = (unsigned)vtd_ce_TT(&c), aw = (unsigned)vtd_ce_AW(&c);
     bool tt_ok = tt == 0 || (tt == 1 && vtd_ecap_DT(r->cfg->ecap)) ||
                  (tt == 2 && vtd_ecap_PT(r->cfg->ecap));
-    bool aw_ok = tt == 2 || (aw <= 4 && ((vtd_cap_SAGAW(r->cfg->cap) >> aw) & 1));
+    bool aw_ok = tt == 2 || (aw <= 3 && ((vtd_cap_SAGAW(r->cfg->cap) >> aw) & 1));
     if (!tt_ok || !aw_ok)
         return flt(r, 0x3, VTD_FSTRUCT_CONTEXT);
     r->did = (uint16_t)vtd_ce_DID(&c);
@@ -455,12 +472,14 @@ static VtdXlateStatus scalable(R *r)
     uint64_t rta = r->cfg->rtaddr & ~0xfffull, half;
     if (!load(r, rta + 16 * bus + (devfn >= 128 ? 8 : 0), &half))
         return flt(r, 0x38, VTD_FSTRUCT_ROOT);
-    if (!(half & 1))
+    /* the half selected by devfn[7] has the layout of a legacy root entry's low word */
+    VtdRootEntry hre = {{half, 0}};
+    if (!vtd_sre_LP(&hre))
         return flt(r, 0x39, VTD_FSTRUCT_ROOT);
     if ((half & 0xffe) || (half & above_haw(r)))
         return flt(r, 0x3A, VTD_FSTRUCT_ROOT);
     VtdSmContextEntry c;
-    uint64_t ca = (half & ~0xfffull) + 32 * (devfn & 0x7f);
+    uint64_t ca = (vtd_sre_LCTP(&hre) << 12) + 32 * (devfn & 0x7f);
     for (int i = 0; i < 4; i++)
         if (!load(r, ca + 8 * i, &c.val[i]))
             return flt(r, 0x40, VTD_FSTRUCT_CONTEXT);
@@ -531,7 +550,7 @@ static VtdXlateStatus scalable(R *r)
                   vtd_ecap_SSTS(ecap)) ||
                  (pgtt == 4 && vtd_ecap_PT(ecap));
     if (valid && ssu)
-        valid = vtd_pe_AW(pe) <= 4 && ((vtd_cap_SAGAW(cap) >> vtd_pe_AW(pe)) & 1);
+        valid = vtd_pe_AW(pe) <= 3 && ((vtd_cap_SAGAW(cap) >> vtd_pe_AW(pe)) & 1);
     if (valid && fs)
         valid = vtd_pe_FSPM(pe) == 0 || (vtd_pe_FSPM(pe) == 1 && vtd_cap_FS5LP(cap));
     if (!valid)
@@ -548,7 +567,7 @@ static VtdXlateStatus scalable(R *r)
     case 4:
         if (q->addr >> r->haw)
             return flt(r, 0x83, VTD_FSTRUCT_REQUEST);
-        if (hits_intr(q->addr, r->ats ? 4096 : q->len))
+        if (r->ats ? hits_intr(q->addr & ~0xfffull, 4096) : hits_intr(q->addr, q->len))
             return flt(r, 0x87, VTD_FSTRUCT_REQUEST);
         return done(r, q->addr, 1, 7, 4, vtd_pe_PGSNP(pe));
     case 2: {

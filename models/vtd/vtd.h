@@ -314,6 +314,7 @@ typedef struct VtdUnitStats {
     uint64_t inv_descriptors;     /* queued invalidation descriptors completed */
     uint64_t inv_events;          /* invalidation completion MSIs sent */
     uint64_t guest_errors;        /* misprogramming noticed (see last_guest_error) */
+    uint64_t prq_auto_responses;  /* page group responses the hardware sent by itself */
 } VtdUnitStats;
 
 const VtdUnitStats *vtd_unit_stats(const VtdUnit *u);

@@ -377,12 +377,12 @@ VTD_ENTRY_FIELD(VtdPageReqDesc, vtd_prq, ADDR, 127, 76)  /* page address 63:12 *
     X(0x71, SM_FS_NOT_PRESENT, "Scalable mode: Present field of a first-stage paging entry is clear") \
     X(0x72, SM_FS_RESERVED, "Scalable mode: non-zero reserved field in a present first-stage paging entry") \
     X(0x73, SM_FSPTPTR_INVALID, "Scalable mode: first-stage table pointer (FSPTPTR) cannot be accessed") \
-    X(0x74, SM_NESTED_FS_ACCESS, "Nested: error accessing the second-stage entry translating a first-stage structure") \
-    X(0x75, SM_NESTED_FS_NOT_PRESENT, "Nested: second-stage translation of a first-stage structure not present") \
-    X(0x76, SM_NESTED_FS_RESERVED, "Nested: reserved field in the second-stage entry translating a first-stage structure") \
-    X(0x77, SM_NESTED_FS_PERM, "Nested: second-stage permission fault on a first-stage structure access") \
+    X(0x74, SM_NESTED_FS_BEYOND_SS, "Nested: first-stage entry address beyond the second-stage address width") \
+    X(0x75, SM_NESTED_FSPTPTR_READ, "Nested: read permission error in the second-stage translation of the first-stage table pointer") \
+    X(0x76, SM_NESTED_FS_READ, "Nested: read permission error in the second-stage translation of a first-stage paging entry") \
+    X(0x77, SM_NESTED_FS_AD_WRITE, "Nested: write permission error in the second-stage translation of a first-stage entry (A/D update)") \
     X(0x78, SM_SS_ACCESS, "Scalable mode: error accessing a second-stage paging entry")           \
-    X(0x79, SM_SS_NOT_PRESENT, "Scalable mode: second-stage paging entry not present (R=W=0)")    \
+    X(0x79, SM_SS_NOT_PRESENT, "Scalable mode: read/write permission error in a second-stage paging entry (not present: R=W=0)")    \
     X(0x7A, SM_SS_RESERVED, "Scalable mode: non-zero reserved field in a present second-stage paging entry") \
     X(0x7B, SM_SSPTPTR_INVALID, "Scalable mode: second-stage table pointer (SSPTPTR) cannot be accessed") \
     X(0x7C, SM_SS_AD_NOSNOOP, "Scalable mode: second-stage A/D update required for a no-snoop request") \

@@ -350,10 +350,50 @@ void vtd_qi_process(VtdUnit *u)
 
 /* ---- page request queue ------------------------------------------------------- */
 
+/*
+ * The response hardware sends by itself for the last request of a group
+ * it did not queue (VT-d 4.x 7.5.1): Invalid Request when the request
+ * failed its checks, Success after an overflow so that the device retries.
+ */
+static void vtd_prq_auto_response(VtdUnit *u, const VtdPageReq *req, unsigned rc)
+{
+    if (!req->lpig || !u->prg_resp)
+        return;
+    VtdPageGroupResp r = {
+        .rid = req->rid, .pasid_present = req->pasid_present,
+        .pasid = req->pasid_present ? req->pasid : 0, .prgi = req->prgi, .rc = rc,
+    };
+    u->stats.prq_auto_responses++;
+    u->prg_resp(u->prg_opaque, &r);
+}
+
 VtdPrqStatus vtd_unit_page_request(VtdUnit *u, const VtdPageReq *req)
 {
     if (!vtd_ecap_PRS(u->p.ecap))
         return VTD_PRQ_UNSUPPORTED;
+    /* the request must come from a context that allows page requests (0x32, 0x47, ...) */
+    VtdXlateRequest xr = {
+        .sid = req->rid, .pasid_present = req->pasid_present, .pasid = req->pasid,
+        .priv = req->priv, .exec = req->exec, .write = req->write, .addr = req->addr,
+        .len = 1, .at = VTD_AT_UNTRANSLATED,
+    };
+    VtdXlateResult res;
+    VtdXlateStatus st = vtd_xlate_check_page_request(u->xl, &xr, &res);
+    if (st != VTD_XLATE_OK) {
+        if (st == VTD_XLATE_FAULT && res.fault_record) {
+            VtdFaultInfo f = {
+                .reason = res.fault_reason, .sid = req->rid, .addr = req->addr,
+                .type = VTD_FT_PAGE_REQ, .at = PCIE_AT_UNTRANSLATED,
+                .pasid_present = req->pasid_present, .pasid = req->pasid,
+                .priv = req->pasid_present && req->priv,
+                .exec = req->pasid_present && req->exec,
+            };
+            u->stats.faults++;
+            vtd_unit_record_fault(u, &f);
+        }
+        vtd_prq_auto_response(u, req, 1);
+        return VTD_PRQ_UNSUPPORTED;
+    }
     uint64_t prs = vtd_get(u, VTD_REG_PRS);
     uint64_t pqa = vtd_get(u, VTD_REG_PQA);
     uint64_t qsize = UINT64_C(4096) << vtd_PQA_PQS(pqa);
@@ -366,6 +406,7 @@ VtdPrqStatus vtd_unit_page_request(VtdUnit *u, const VtdPageReq *req)
         vtd_set(u, VTD_REG_PRS, prs | VTD_PRS_PRO);
         if (!was)
             vtd_prq_event_raise(u);
+        vtd_prq_auto_response(u, req, 0);
         return VTD_PRQ_OVERFLOW;
     }
     VtdPageReqDesc d = { { 0, 0, 0, 0 } };

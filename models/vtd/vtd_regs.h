@@ -87,7 +87,7 @@ typedef enum VtdRegCond {
 /* Flags. */
 enum {
     VTD_RF_PARAM = 0x1,     /* reset value comes from VtdParams */
-    VTD_RF_WO = 0x2,        /* write-only: reads return 0 (GCMD) */
+    VTD_RF_WO = 0x2,        /* write-only: reads return 0 (GCMD, IVA) */
     VTD_RF_EIM = 0x4,       /* writable only when ECAP.EIM, RsvdZ otherwise */
 };
 
@@ -151,7 +151,7 @@ enum {
     VTD_MTRR_VAR(X, 0) VTD_MTRR_VAR(X, 1) VTD_MTRR_VAR(X, 2) VTD_MTRR_VAR(X, 3)                 \
     VTD_MTRR_VAR(X, 4) VTD_MTRR_VAR(X, 5) VTD_MTRR_VAR(X, 6) VTD_MTRR_VAR(X, 7)                 \
     VTD_MTRR_VAR(X, 8) VTD_MTRR_VAR(X, 9)                                                       \
-    X(IVA,      0x000, 8, 0,           UINT64_C(0xfffffffffffff07f), 0, VTD_RB_IRO, VTD_RC_ALWAYS, 0) \
+    X(IVA,      0x000, 8, 0,           UINT64_C(0xfffffffffffff07f), 0, VTD_RB_IRO, VTD_RC_ALWAYS, VTD_RF_WO) \
     X(IOTLB,    0x008, 8, 0,           UINT64_C(0xb003ffff00000000), 0, VTD_RB_IRO, VTD_RC_ALWAYS, 0) \
     X(FRCD_LO,  0x000, 8, 0,           0,                         0,    VTD_RB_FRO, VTD_RC_ALWAYS, 0) \
     X(FRCD_HI,  0x008, 8, 0,           0,                         UINT64_C(0x8000000000000000), VTD_RB_FRO, VTD_RC_ALWAYS, 0)

@@ -91,6 +91,25 @@
 #define INTR_HI UINT64_C(0xFEEFFFFF)
 #define PG_MASK (~UINT64_C(0xfff))
 
+/*
+ * Single-bit masks of paging-entry fields, derived from the vtd_entries.h
+ * accessors so that the layout has one definition; reserved-bit masks are
+ * built from them.
+ */
+static uint64_t ss_bit(void (*set)(VtdSsPte *, uint64_t))
+{
+    VtdSsPte p = {{0}};
+    set(&p, 1);
+    return p.val[0];
+}
+
+static uint64_t fs_bit(void (*set)(VtdFsPte *, uint64_t))
+{
+    VtdFsPte p = {{0}};
+    set(&p, 1);
+    return p.val[0];
+}
+
 /* Internal walk outcome: 0 = ok, >0 = fault reason, RC_NP = not present. */
 enum { RC_OK = 0, RC_NP = 0x100 };
 
@@ -310,23 +329,24 @@ typedef struct PscFill {
 static uint64_t ss_rsvd(Walk *w, unsigned level, uint64_t e, bool leaf)
 {
     uint64_t r = w->haw_rsvd;
+    uint64_t ps = ss_bit(vtd_sspte_set_PS);
     if (!leaf) {
         if (level >= 4)
-            r |= 1ull << 7;
+            r |= ps;
         return e & r;
     }
     unsigned sllps = (unsigned)vtd_cap_SLLPS(w->cap);
     if (level == 2 && !(sllps & VTD_SLLPS_2M))
-        r |= 1ull << 7;
+        r |= ps;
     if (level == 3 && !(sllps & VTD_SLLPS_1G))
-        r |= 1ull << 7;
+        r |= ps;
     if (level == 2)
-        r |= 0x1ff000ull;                 /* 20:12 */
+        r |= 0x1ff000ull;                 /* address bits 20:12 of a 2 MiB frame */
     if (level == 3)
-        r |= 0x3ffff000ull;               /* 29:12 */
+        r |= 0x3ffff000ull;               /* address bits 29:12 of a 1 GiB frame */
     if (!vtd_ecap_SC(w->ecap))
-        r |= 1ull << 11;                  /* SNP */
-    r |= 1ull << 62;                      /* TM, reserved since 3.2 */
+        r |= ss_bit(vtd_sspte_set_SNP);
+    r |= ss_bit(vtd_sspte_set_TM);        /* reserved since VT-d 3.2 */
     return e & r;
 }
 
@@ -384,18 +404,20 @@ static int ss_walk(Walk *w, uint64_t root, unsigned levels, uint64_t in, SsOut *
                                                     : VTD_FR_SM_SS_ACCESS;
             return VTD_FR_SL_ENTRY_ACCESS;
         }
-        if (!(e & 3)) {
+        VtdSsPte pte = {{e}};
+        if (!vtd_sspte_R(&pte) && !vtd_sspte_W(&pte)) {
             w->np_struct = VTD_FSTRUCT_SS_PTE;
             return RC_NP;
         }
-        bool leaf = lvl == 1 || (lvl <= 3 && (e & (1ull << 7)));
+        bool leaf = lvl == 1 || (lvl <= 3 && vtd_sspte_PS(&pte));
         if (ss_rsvd(w, lvl, e, leaf))
             return w->sm ? VTD_FR_SM_SS_RESERVED : VTD_FR_SL_ENTRY_RESERVED;
-        acc &= (unsigned)(e & 7);
+        acc &= (vtd_sspte_R(&pte) ? VTD_PERM_R : 0) | (vtd_sspte_W(&pte) ? VTD_PERM_W : 0) |
+               (vtd_sspte_X(&pte) ? VTD_PERM_X : 0);
         trail->addr[trail->n] = ea;
         trail->val[trail->n] = e;
         trail->n++;
-        uint64_t next = e & 0x000ffffffffff000ull;
+        uint64_t next = vtd_sspte_ADDR(&pte) << 12;
         if (!leaf) {
             trail->fills[trail->nfill++] = (PscFill){lvl, next, acc};
             table = next;
@@ -405,10 +427,10 @@ static int ss_walk(Walk *w, uint64_t root, unsigned levels, uint64_t in, SsOut *
         out->addr = (next & ~(size - 1)) | (in & (size - 1));
         out->level = lvl;
         out->perm = acc;
-        out->snp = vtd_ecap_SC(w->ecap) && (e & (1ull << 11));
-        out->emt = (uint8_t)((e >> 3) & 7);
-        out->ipat = (e >> 6) & 1;
-        out->dirty = (e >> 9) & 1;
+        out->snp = vtd_ecap_SC(w->ecap) && vtd_sspte_SNP(&pte);
+        out->emt = (uint8_t)vtd_sspte_EMT(&pte);
+        out->ipat = vtd_sspte_IPAT(&pte);
+        out->dirty = vtd_sspte_D(&pte);
         return RC_OK;
     }
 }
@@ -421,9 +443,11 @@ static int ss_walk(Walk *w, uint64_t root, unsigned levels, uint64_t in, SsOut *
 static int ss_commit(Walk *w, const SsTrail *t, bool ad, bool dirty)
 {
     for (unsigned i = 0; ad && i < t->n; i++) {
-        uint64_t v = t->val[i] | (1ull << 8);
+        VtdSsPte pte = {{t->val[i]}};
+        vtd_sspte_set_A(&pte, 1);
         if (dirty && i + 1 == t->n)
-            v |= 1ull << 9;
+            vtd_sspte_set_D(&pte, 1);
+        uint64_t v = pte.val[0];
         if (v != t->val[i] && !wr64(w, t->addr[i], v))
             return w->sm ? VTD_FR_SM_SS_ACCESS : VTD_FR_SL_ENTRY_ACCESS;
     }
@@ -470,12 +494,13 @@ static VtdXlateStatus get_context(Walk *w, Ctx *ctx)
             return fault(w, VTD_FR_ROOT_RESERVED, VTD_FSTRUCT_ROOT);
         ctp = vtd_re_CTP(&re) << 12;
     } else {
-        uint64_t half = devfn >= 128 ? re.val[1] : re.val[0];
-        if (!(half & 1))
+        bool upper = devfn >= 128;
+        uint64_t half = re.val[upper];
+        if (!(upper ? vtd_sre_UP(&re) : vtd_sre_LP(&re)))
             return fault(w, VTD_FR_SM_ROOT_NOT_PRESENT, VTD_FSTRUCT_ROOT);
-        if (half & (0xffeull | w->haw_rsvd))
+        if (half & (0xffeull | w->haw_rsvd))     /* 11:1 and pointer bits above HAW */
             return fault(w, VTD_FR_SM_ROOT_RESERVED, VTD_FSTRUCT_ROOT);
-        ctp = half & PG_MASK;
+        ctp = (upper ? vtd_sre_UCTP(&re) : vtd_sre_LCTP(&re)) << 12;
     }
 
     memset(ctx, 0, sizeof(*ctx));
@@ -496,7 +521,7 @@ static VtdXlateStatus get_context(Walk *w, Ctx *ctx)
             return fault(w, VTD_FR_CONTEXT_INVALID, VTD_FSTRUCT_CONTEXT);
         if (tt != VTD_TT_PASSTHROUGH) {
             unsigned aw = (unsigned)vtd_ce_AW(&c);
-            if (aw > 4 || !(vtd_cap_SAGAW(w->cap) & (1u << aw)))
+            if (aw > 3 || !(vtd_cap_SAGAW(w->cap) & (1u << aw)))
                 return fault(w, VTD_FR_CONTEXT_INVALID, VTD_FSTRUCT_CONTEXT);
         }
         ctx->val[0] = c.val[0];
@@ -605,7 +630,7 @@ static VtdXlateStatus get_pasid_entry(Walk *w, const VtdSmContextEntry *c, uint3
     }
     if (ok && uses_ss) {
         unsigned aw = (unsigned)vtd_pe_AW(&pe);
-        ok = aw <= 4 && (vtd_cap_SAGAW(w->cap) & (1u << aw));
+        ok = aw <= 3 && (vtd_cap_SAGAW(w->cap) & (1u << aw));
     }
     if (ok && uses_fs) {
         unsigned fspm = (unsigned)vtd_pe_FSPM(&pe);
@@ -647,15 +672,16 @@ typedef struct FsTrail {
 static uint64_t fs_rsvd(Walk *w, unsigned level, uint64_t e, bool leaf)
 {
     uint64_t r = w->haw_rsvd;
+    uint64_t ps = fs_bit(vtd_fspte_set_PS);
     if (level >= 4)
-        r |= 1ull << 7;
+        r |= ps;
     if (leaf && level == 3) {
-        r |= 0x3fffe000ull;                /* 29:13 */
+        r |= 0x3fffe000ull;                /* bits 29:13 of a 1 GiB leaf (12 is PAT) */
         if (!vtd_cap_FS1GP(w->cap))
-            r |= 1ull << 7;
+            r |= ps;
     }
     if (leaf && level == 2)
-        r |= 0x1fe000ull;                  /* 20:13 */
+        r |= 0x1fe000ull;                  /* bits 20:13 of a 2 MiB leaf */
     return e & r;
 }
 
@@ -676,7 +702,7 @@ static int nested_table(Walk *w, uint64_t gpa, bool is_root, uint64_t *hpa, bool
 {
     unsigned levels = ss_levels(&w->pe);
     if (gpa >> ss_width(w, levels))
-        return VTD_FR_SM_NESTED_FS_ACCESS;       /* 0x74: FS entry address beyond SS width */
+        return VTD_FR_SM_NESTED_FS_BEYOND_SS;       /* 0x74: FS entry address beyond SS width */
     SsOut so;
     SsTrail st;
     int rc = ss_walk(w, vtd_pe_SSPTPTR(&w->pe) << 12, levels, gpa, &so, &st);
@@ -685,7 +711,7 @@ static int nested_table(Walk *w, uint64_t gpa, bool is_root, uint64_t *hpa, bool
     if (rc)
         return rc;
     if (!(so.perm & VTD_PERM_R))
-        return is_root ? VTD_FR_SM_NESTED_FS_NOT_PRESENT : VTD_FR_SM_NESTED_FS_RESERVED;
+        return is_root ? VTD_FR_SM_NESTED_FSPTPTR_READ : VTD_FR_SM_NESTED_FS_READ;
     if ((rc = ss_commit(w, &st, vtd_pe_SSADE(&w->pe), false)))
         return rc;
     *hpa = so.addr;
@@ -742,22 +768,23 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
         uint64_t e;
         if (!rd64(w, ea, &e))
             return (from_root && lvl == levels) ? VTD_FR_SM_FSPTPTR_INVALID : VTD_FR_SM_FS_ACCESS;
-        if (!(e & 1)) {
+        VtdFsPte pte = {{e}};
+        if (!vtd_fspte_P(&pte)) {
             w->np_struct = VTD_FSTRUCT_FS_PTE;
             return RC_NP;
         }
-        bool leaf = lvl == 1 || (lvl <= 3 && (e & (1ull << 7)));
+        bool leaf = lvl == 1 || (lvl <= 3 && vtd_fspte_PS(&pte));
         if (fs_rsvd(w, lvl, e, leaf))
             return VTD_FR_SM_FS_RESERVED;
-        rw = rw && (e & 2);
-        us = us && (e & 4);
-        xd = xd || (e >> 63);
+        rw = rw && vtd_fspte_RW(&pte);
+        us = us && vtd_fspte_US(&pte);
+        xd = xd || vtd_fspte_XD(&pte);
         trail->addr[trail->n] = ea;
         trail->val[trail->n] = e;
         trail->ss_w[trail->n] = ss_w;
         trail->gpa[trail->n] = table_gpa;
         trail->n++;
-        uint64_t next = e & 0x000ffffffffff000ull;
+        uint64_t next = vtd_fspte_ADDR(&pte) << 12;
         if (!leaf) {
             table = next;
             table_is_hpa = !nested;
@@ -771,8 +798,8 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
         out->rw = rw;
         out->us = us;
         out->xd = xd;
-        out->g = (e >> 8) & 1;
-        out->dirty = (e >> 6) & 1;
+        out->g = vtd_fspte_G(&pte);
+        out->dirty = vtd_fspte_D(&pte);
         return RC_OK;
     }
 }
@@ -786,13 +813,15 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
 static int fs_commit(Walk *w, const FsTrail *t, bool nested, bool dirty)
 {
     for (unsigned i = 0; i < t->n; i++) {
-        uint64_t v = t->val[i] | (1ull << 5);
+        VtdFsPte pte = {{t->val[i]}};
+        vtd_fspte_set_A(&pte, 1);
         if (dirty && i + 1 == t->n)
-            v |= 1ull << 6;
+            vtd_fspte_set_D(&pte, 1);
+        uint64_t v = pte.val[0];
         if (v == t->val[i])
             continue;
         if (!t->ss_w[i])
-            return VTD_FR_SM_NESTED_FS_PERM;
+            return VTD_FR_SM_NESTED_FS_AD_WRITE;
         if (nested && vtd_pe_SSADE(&w->pe)) {
             SsOut so;
             SsTrail st;
@@ -1004,8 +1033,8 @@ static VtdFaultStruct rc_struct(unsigned rc)
     case VTD_FR_SM_FS_ACCESS: case VTD_FR_SM_FS_RESERVED: case VTD_FR_SM_FSPTPTR_INVALID:
     case VTD_FR_SM_FS_NOT_PRESENT:
         return VTD_FSTRUCT_FS_PTE;
-    case VTD_FR_SM_NESTED_FS_ACCESS: case VTD_FR_SM_NESTED_FS_NOT_PRESENT:
-    case VTD_FR_SM_NESTED_FS_RESERVED: case VTD_FR_SM_NESTED_FS_PERM:
+    case VTD_FR_SM_NESTED_FS_BEYOND_SS: case VTD_FR_SM_NESTED_FSPTPTR_READ:
+    case VTD_FR_SM_NESTED_FS_READ: case VTD_FR_SM_NESTED_FS_AD_WRITE:
     case VTD_FR_SL_ENTRY_ACCESS: case VTD_FR_SL_ENTRY_RESERVED: case VTD_FR_SM_SS_ACCESS:
     case VTD_FR_SM_SS_RESERVED: case VTD_FR_SM_SSPTPTR_INVALID: case VTD_FR_SM_SS_NOT_PRESENT:
         return VTD_FSTRUCT_SS_PTE;
@@ -1239,7 +1268,7 @@ static VtdXlateStatus translate_scalable(Walk *w)
     if (pgtt == VTD_PGTT_PASS_THROUGH) {
         if (req->addr >> w->haw)
             return fault(w, VTD_FR_SM_ADDR_BEYOND_HW, VTD_FSTRUCT_REQUEST);
-        if (in_intr(req->addr, w->ats ? 4096 : req->len))
+        if (w->ats ? in_intr(req->addr & PG_MASK, 4096) : in_intr(req->addr, req->len))
             return fault(w, VTD_FR_SM_INTR_RANGE, VTD_FSTRUCT_REQUEST);
         return identity(w, w->did, VTD_PGTT_PASS_THROUGH, vtd_pe_PGSNP(&w->pe));
     }

@@ -29,6 +29,18 @@ struct VtdDom {
     uint64_t pgd;
 };
 
+/* One attachment: which requester (and PASID) a domain serves, and its device caps. */
+typedef struct DrvAttach {
+    uint16_t rid;
+    int32_t pasid;            /* -1: requests without PASID */
+    VtdDom *dom;
+} DrvAttach;
+
+typedef struct DrvDevCaps {
+    uint16_t rid;
+    bool ats, pri;
+} DrvDevCaps;
+
 struct VtdDrv {
     EmuSim *sim;
     AddrSpace *mem;
@@ -44,7 +56,40 @@ struct VtdDrv {
     GPtrArray *domains;
     uint16_t next_did;
     uint64_t ninval;
+    GArray *attach;           /* DrvAttach */
+    GArray *devcaps;          /* DrvDevCaps */
+    uint64_t prq_base;        /* page request queue (one page), 0 when not set up */
 };
+
+static const DrvDevCaps *devcaps_of(VtdDrv *d, uint16_t rid)
+{
+    for (guint i = 0; i < d->devcaps->len; i++) {
+        const DrvDevCaps *c = &g_array_index(d->devcaps, DrvDevCaps, i);
+        if (c->rid == rid) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static void attach_record(VtdDrv *d, uint16_t rid, int32_t pasid, VtdDom *dom)
+{
+    for (guint i = 0; i < d->attach->len; i++) {
+        DrvAttach *a = &g_array_index(d->attach, DrvAttach, i);
+        if (a->rid == rid && a->pasid == pasid) {
+            if (dom) {
+                a->dom = dom;
+            } else {
+                g_array_remove_index(d->attach, i);
+            }
+            return;
+        }
+    }
+    if (dom) {
+        DrvAttach a = { rid, pasid, dom };
+        g_array_append_val(d->attach, a);
+    }
+}
 
 /* ---- plumbing ---------------------------------------------------------- */
 
@@ -250,8 +295,70 @@ static int psi_mask(VtdDrv *d, uint64_t iova, uint64_t size)
     return am <= vtd_cap_MAMV(d->cap) ? (int)am : -1;
 }
 
+/*
+ * Device-TLB invalidation of [iova, iova+size) (size 0: everything) for
+ * every ATS-enabled requester attached to @dom, after the IOTLB one (VT-d
+ * 4.x 6.5.2.5 and 6.5.2.7: the IOTLB first, then the device TLBs).
+ */
+static gboolean inv_devtlb(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error)
+{
+    if (d->cfg.inval != VTD_DRV_INVAL_QUEUED) {
+        return TRUE;   /* device-TLB invalidation exists only as a descriptor */
+    }
+    /* ATS range encoding: S=1 and ones below the size bit; all ones for everything */
+    uint64_t addr = 0x7ffffffffffff000ull;
+    bool s = true;
+    if (size) {
+        uint64_t first = iova >> 12, last = (iova + size - 1) >> 12;
+        unsigned k = 0;
+        while ((first >> k) != (last >> k)) {
+            k++;
+        }
+        addr = (first >> k) << k << 12;
+        s = k > 0;
+        if (s) {
+            addr |= ((1ull << k) - 1) << 12 >> 1 & ~0xfffull;
+            addr |= ((1ull << (k - 1)) - 1) << 12;
+        }
+    }
+    for (guint i = 0; i < d->attach->len; i++) {
+        const DrvAttach *a = &g_array_index(d->attach, DrvAttach, i);
+        const DrvDevCaps *c = devcaps_of(d, a->rid);
+        if (a->dom != dom || !c || !c->ats) {
+            continue;
+        }
+        VtdInvDesc desc = { { 0 } };
+        if (a->pasid < 0) {
+            vtd_inv_set_TYPE_LO(&desc, VTD_INV_DEV_IOTLB);
+            vtd_inv_dev_set_SID(&desc, a->rid);
+            vtd_inv_dev_set_S(&desc, s);
+            vtd_inv_dev_set_ADDR(&desc, addr >> 12);
+        } else {
+            vtd_inv_set_TYPE_LO(&desc, VTD_INV_PDEV_IOTLB);
+            vtd_inv_pdev_set_SID(&desc, a->rid);
+            vtd_inv_pdev_set_PASID(&desc, (uint64_t)a->pasid);
+            vtd_inv_pdev_set_S(&desc, s);
+            vtd_inv_pdev_set_ADDR(&desc, addr >> 12);
+        }
+        if (!qi_submit(d, &desc, 1, error)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static gboolean inv_iotlb_only(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool ih,
+                               GError **error);
+
 static gboolean inv_iotlb(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool ih,
                           GError **error)
+{
+    return inv_iotlb_only(d, dom, iova, size, ih, error) &&
+           inv_devtlb(d, dom, iova, size, error);
+}
+
+static gboolean inv_iotlb_only(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool ih,
+                               GError **error)
 {
     int am = psi_mask(d, iova, size);
     uint64_t base = am >= 0 ? (iova >> 12 >> am) << am << 12 : 0;
@@ -337,6 +444,8 @@ VtdDrv *vtd_drv_new(EmuSim *sim, AddrSpace *mem, const VtdDrvConfig *cfg, GError
     d->cfg = *cfg;
     d->pool_next = cfg->pool_base;
     d->domains = g_ptr_array_new_with_free_func(g_free);
+    d->attach = g_array_new(FALSE, FALSE, sizeof(DrvAttach));
+    d->devcaps = g_array_new(FALSE, FALSE, sizeof(DrvDevCaps));
     d->next_did = 1;   /* DID 0 is reserved when CAP.CM is set; Linux never uses it */
     d->cap = rd(d, VTD_CAP_REG, 8);
     d->ecap = rd(d, VTD_ECAP_REG, 8);
@@ -394,6 +503,8 @@ void vtd_drv_free(VtdDrv *d)
 {
     if (d) {
         g_ptr_array_free(d->domains, TRUE);
+        g_array_free(d->attach, TRUE);
+        g_array_free(d->devcaps, TRUE);
         g_free(d);
     }
 }
@@ -561,6 +672,9 @@ static uint64_t pasid_slot(VtdDrv *d, uint16_t rid, uint32_t pasid, bool create,
         vtd_sce_set_PDTS(&ce, 2);
         vtd_sce_set_PASIDE(&ce, vtd_ecap_PASID(d->ecap));
         vtd_sce_set_RID_PASID(&ce, 0);
+        const DrvDevCaps *c = devcaps_of(d, rid);
+        vtd_sce_set_DTE(&ce, c && c->ats);
+        vtd_sce_set_PRE(&ce, c && c->pri);
         vtd_sce_set_P(&ce, 1);
         store_words(d, ce_pa, ce.val, 4);
     }
@@ -614,7 +728,8 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
             unsigned sagaw = (unsigned)vtd_cap_SAGAW(d->cap);
             vtd_ce_set_AW(&ce, (sagaw & VTD_SAGAW_48) ? 2 : 1);
         } else {
-            vtd_ce_set_TT(&ce, VTD_TT_UNTRANSLATED);
+            const DrvDevCaps *c = devcaps_of(d, rid);
+            vtd_ce_set_TT(&ce, c && c->ats ? VTD_TT_DEVTLB : VTD_TT_UNTRANSLATED);
             vtd_ce_set_SLPTPTR(&ce, dom->pgd >> 12);
             vtd_ce_set_AW(&ce, dom->levels - 2);
         }
@@ -625,7 +740,9 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
             return FALSE;
         }
         VtdDom *prev = vtd_ce_P(&old) ? dom_by_did(d, (uint16_t)vtd_ce_DID(&old)) : NULL;
-        return inv_iotlb(d, prev ? prev : dom, 0, 0, false, error);
+        gboolean r = inv_iotlb(d, prev ? prev : dom, 0, 0, false, error);
+        attach_record(d, rid, -1, dom);
+        return r;
     }
     uint32_t p = pasid < 0 ? 0 : (uint32_t)pasid;
     uint64_t pe_pa = pasid_slot(d, rid, p, true, error);
@@ -663,7 +780,9 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
         return FALSE;
     }
     VtdDom *prev = vtd_pe_P(&old) ? dom_by_did(d, (uint16_t)vtd_pe_DID(&old)) : NULL;
-    return inv_iotlb(d, prev ? prev : dom, 0, 0, false, error);
+    gboolean r = inv_iotlb(d, prev ? prev : dom, 0, 0, false, error);
+    attach_record(d, rid, pasid, dom);
+    return r;
 }
 
 gboolean vtd_drv_detach(VtdDrv *d, uint16_t rid, int32_t pasid, GError **error)
@@ -704,7 +823,9 @@ gboolean vtd_drv_detach(VtdDrv *d, uint16_t rid, int32_t pasid, GError **error)
             return FALSE;
         }
     }
-    return prev ? inv_iotlb(d, prev, 0, 0, false, error) : TRUE;
+    gboolean r = prev ? inv_iotlb(d, prev, 0, 0, false, error) : TRUE;
+    attach_record(d, rid, d->cfg.mode == VTD_DRV_LEGACY ? -1 : pasid, NULL);
+    return r;
 }
 
 /* ---- page tables ------------------------------------------------------- */
@@ -934,4 +1055,90 @@ gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GEr
 gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error)
 {
     return inv_iotlb(d, dom, iova, size, false, error);
+}
+
+/* ---- ATS / PRI ----------------------------------------------------------- */
+
+gboolean vtd_drv_set_device_caps(VtdDrv *d, uint16_t rid, bool ats, bool pri, GError **error)
+{
+    if (ats && !vtd_ecap_DT(d->ecap)) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID, "vtd driver: ATS needs ECAP.DT");
+        return FALSE;
+    }
+    if (pri && (!vtd_ecap_PRS(d->ecap) || d->cfg.mode != VTD_DRV_SCALABLE)) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: PRI needs ECAP.PRS and scalable mode");
+        return FALSE;
+    }
+    for (guint i = 0; i < d->devcaps->len; i++) {
+        DrvDevCaps *c = &g_array_index(d->devcaps, DrvDevCaps, i);
+        if (c->rid == rid) {
+            c->ats = ats;
+            c->pri = pri;
+            return TRUE;
+        }
+    }
+    DrvDevCaps c = { rid, ats, pri };
+    g_array_append_val(d->devcaps, c);
+    return TRUE;
+}
+
+gboolean vtd_drv_prq_enable(VtdDrv *d, GError **error)
+{
+    if (!vtd_ecap_PRS(d->ecap)) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: no page request queue without ECAP.PRS");
+        return FALSE;
+    }
+    if (!d->prq_base && !(d->prq_base = page_alloc(d, error))) {
+        return FALSE;
+    }
+    wr(d, VTD_PQH_REG, 8, 0);
+    wr(d, VTD_PQT_REG, 8, 0);
+    wr(d, VTD_PQA_REG, 8, vtd_PQA_set_PQA(0, d->prq_base >> 12));  /* PQS 0: one page */
+    return TRUE;
+}
+
+gboolean vtd_drv_prq_next(VtdDrv *d, VtdDrvPageReq *out)
+{
+    if (!d->prq_base) {
+        return FALSE;
+    }
+    uint64_t head = rd(d, VTD_PQH_REG, 8), tail = rd(d, VTD_PQT_REG, 8);
+    if (head == tail) {
+        return FALSE;
+    }
+    VtdPageReqDesc desc;
+    load_words(d, d->prq_base + head, desc.val, 4);
+    *out = (VtdDrvPageReq){
+        .rid = (uint16_t)vtd_prq_RID(&desc),
+        .pasid_present = vtd_prq_PP(&desc),
+        .pasid = (uint32_t)vtd_prq_PASID(&desc),
+        .read = vtd_prq_RD(&desc),
+        .write = vtd_prq_WR(&desc),
+        .exec = vtd_prq_ER(&desc),
+        .priv = vtd_prq_PM(&desc),
+        .lpig = vtd_prq_LPIG(&desc),
+        .prgi = (unsigned)vtd_prq_PRGI(&desc),
+        .addr = vtd_prq_ADDR(&desc) << 12,
+    };
+    wr(d, VTD_PQH_REG, 8, (head + VTD_PAGE_REQ_DESC_SIZE) % PAGE);
+    /* the driver clears PPR once it has drained the queue, as Linux's prq thread does */
+    if ((head + VTD_PAGE_REQ_DESC_SIZE) % PAGE == tail) {
+        wr(d, VTD_PRS_REG, 4, VTD_PRS_PPR);
+    }
+    return TRUE;
+}
+
+gboolean vtd_drv_page_response(VtdDrv *d, const VtdDrvPageReq *req, unsigned code,
+                               GError **error)
+{
+    VtdInvDesc desc = { { 0 } };
+    vtd_inv_set_TYPE_LO(&desc, VTD_INV_PGRP_RESP & 0xf);
+    vtd_inv_pgrsp_set_RID(&desc, req->rid);
+    vtd_inv_pgrsp_set_PP(&desc, req->pasid_present);
+    vtd_inv_pgrsp_set_PASID(&desc, req->pasid);
+    vtd_inv_pgrsp_set_RC(&desc, code);
+    vtd_inv_pgrsp_set_PRGI(&desc, req->prgi);
+    return qi_submit(d, &desc, 1, error);
 }

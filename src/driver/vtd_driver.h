@@ -26,9 +26,17 @@
  * Memory for tables and queues comes from a pool of host DRAM given at
  * creation ([pool_base, pool_base + pool_size)); the library never frees
  * page-table pages of a live domain (as Linux defers them), and fails with
- * a GError when the pool is exhausted.  Not done: nested domains, device-
- * TLB invalidation on behalf of ATS devices, interrupt remapping setup,
- * page-request queue setup (later issues build on this file).
+ * a GError when the pool is exhausted.
+ *
+ * ATS and PRI: a requester marked with vtd_drv_set_device_caps() gets
+ * context entries that allow translation requests (legacy TT=01,
+ * scalable DTE=1, and PRE for PRI), and every IOTLB invalidation of its
+ * domain is followed by a device-TLB invalidation (descriptor 0x3, or 0x8
+ * for a PASID attachment).  The page request queue is set up by
+ * vtd_drv_prq_enable(); the caller drains it with vtd_drv_prq_next() and
+ * answers with vtd_drv_page_response(), as a driver's page-fault handler
+ * does.  Not done: nested domains and interrupt remapping setup (later
+ * issues build on this file).
  *
  * Errors: configuration and API misuse (unsupported mode, misaligned range,
  * pool exhausted, a hardware command that never completes) are GErrors in
@@ -140,6 +148,33 @@ gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GEr
  * possible, domain-selective otherwise); size 0 means the whole domain.
  */
 gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error);
+
+/**
+ * vtd_drv_set_device_caps:
+ * Declares that @rid has ATS (and PRI) enabled; must precede its attach.
+ * ATS needs ECAP.DT, PRI needs ECAP.PRS and scalable mode.
+ */
+gboolean vtd_drv_set_device_caps(VtdDrv *d, uint16_t rid, bool ats, bool pri, GError **error);
+
+/** Sets up a one-page page request queue (PQA, PQH, PQT). */
+gboolean vtd_drv_prq_enable(VtdDrv *d, GError **error);
+
+/** A page request descriptor as the driver reads it from the queue. */
+typedef struct VtdDrvPageReq {
+    uint16_t rid;
+    bool pasid_present;
+    uint32_t pasid;
+    bool read, write, exec, priv, lpig;
+    unsigned prgi;
+    uint64_t addr;
+} VtdDrvPageReq;
+
+/** Takes the next page request (advancing PQH); FALSE when the queue is empty. */
+gboolean vtd_drv_prq_next(VtdDrv *d, VtdDrvPageReq *out);
+
+/** Sends a page group response (descriptor 0x9) with response code @code (0 success). */
+gboolean vtd_drv_page_response(VtdDrv *d, const VtdDrvPageReq *req, unsigned code,
+                               GError **error);
 
 /** Number of invalidation commands issued (register or queued), for tests. */
 uint64_t vtd_drv_invalidations(const VtdDrv *d);

@@ -444,6 +444,11 @@ void pcie_fn_flr(PcieFn *fn)
         memcpy(fn->config, fn->reset_config, PCIE_CONFIG_SIZE);
     }
     pcie_msix_reset(fn);
+    /* outstanding page requests are forgotten: responses to them are unexpected */
+    fn->pri_outstanding = 0;
+    if (fn->pri_prg_count) {
+        memset(fn->pri_prg_count, 0, 512 * sizeof *fn->pri_prg_count);
+    }
     fn->intx_level = false;
     pcie_intx_update(fn);
     pcie_fabric_update_decode(fn->fabric);

@@ -67,6 +67,7 @@ void pcie_fn_destroy(PcieFn *fn)
     }
     g_free(fn->msix_table);
     g_free(fn->msix_pba);
+    g_free(fn->pri_prg_count);
     g_free(fn->reset_config);
     g_free(fn->base_name);
     g_free(fn->name);
@@ -510,4 +511,9 @@ void pcie_fabric_reset(PcieFabric *f)
         reset_fn(g_ptr_array_index(f->root, i));
     }
     pcie_fabric_update_decode(f);
+}
+
+bool pcie_fn_has_ops(const PcieFn *fn, const PcieFnOps *ops)
+{
+    return fn->ops == ops;
 }

@@ -120,6 +120,35 @@ typedef enum PcieError {
     PCIE_ERROR_NO_SPACE,    /* enumeration ran out of bus numbers or window space */
 } PcieError;
 
+/* ATS Invalidate Request message as a device receives it (PCIe Base 10.3.1). */
+typedef struct PcieAtsInval {
+    uint16_t source;        /* the translation agent's ID */
+    bool pasid_present;
+    uint32_t pasid;
+    bool global;            /* with PASID: also global translations */
+    uint64_t addr;          /* start, aligned to size */
+    uint64_t size;          /* bytes: 4 KiB, a larger power of two (S=1), or UINT64_MAX for all */
+} PcieAtsInval;
+
+/* PRI Page Request message (PCIe Base 10.4.1). */
+typedef struct PciePageRequest {
+    bool pasid_present;
+    uint32_t pasid;
+    bool exec, priv;
+    bool read, write;
+    bool last;              /* Last Request in PRG */
+    unsigned prgi;          /* Page Request Group Index, 9 bits */
+    uint64_t addr;          /* page address */
+} PciePageRequest;
+
+/* PRG Response message (PCIe Base 10.4.2). */
+typedef struct PciePrgResponse {
+    bool pasid_present;
+    uint32_t pasid;
+    unsigned prgi;
+    unsigned code;          /* 0 Success, 1 Invalid Request, 0xF Response Failure */
+} PciePrgResponse;
+
 /**
  * What a device model implements (style rule 3).  Every callback is
  * optional.  @opaque is the model's state, given at pcie_fn_new().
@@ -136,6 +165,14 @@ typedef struct PcieFnOps {
     void (*reset)(void *opaque, PcieFn *fn);
     /* Called when the function is destroyed (VF removal, fabric teardown). */
     void (*destroy)(void *opaque, PcieFn *fn);
+    /*
+     * ATS Invalidate Request for this function; returns true when the
+     * device answers with an Invalidate Completion (false: it never does,
+     * which the translation agent sees as a time-out).
+     */
+    bool (*ats_invalidate)(void *opaque, PcieFn *fn, const PcieAtsInval *inv);
+    /* A PRG Response message for this function. */
+    void (*prg_response)(void *opaque, PcieFn *fn, const PciePrgResponse *resp);
 } PcieFnOps;
 
 /**
@@ -155,6 +192,8 @@ typedef struct PcieRcOps {
     void (*msi)(void *opaque, uint16_t rid, uint64_t addr, uint32_t data);
     /* INTx level change of @fn's pin (1=INTA..4=INTD) after swizzling to the root bus. */
     void (*intx)(void *opaque, PcieFn *fn, unsigned root_pin, bool level);
+    /* A PRI Page Request message from @rid; returns false if it was dropped. */
+    bool (*page_request)(void *opaque, uint16_t rid, const PciePageRequest *req);
 } PcieRcOps;
 
 /* ---- fabric ------------------------------------------------------------ */
@@ -265,6 +304,8 @@ GPtrArray *pcie_fn_children(PcieFn *fn);  /* caller frees the array (not the ele
 /** Functions on the root bus, in devfn order; caller frees the array. */
 GPtrArray *pcie_fabric_root_fns(PcieFabric *f);
 void *pcie_fn_opaque(PcieFn *fn);
+/** Whether @fn is served by the model whose ops table is @ops (lets a model recognise its own functions). */
+bool pcie_fn_has_ops(const PcieFn *fn, const PcieFnOps *ops);
 PcieFabric *pcie_fn_fabric(PcieFn *fn);
 /** A name for messages: "00:01.0 edu"; valid until the next call for @fn. */
 const char *pcie_fn_name(const PcieFn *fn);
@@ -422,5 +463,13 @@ PcieCplStatus pcie_fn_dma_write(PcieFn *fn, uint64_t addr, const void *buf, uint
                                 const PcieDmaAttrs *attrs);
 /** Sends one already-built upstream request (tests, traces, ATS). */
 PcieCplStatus pcie_fn_send(PcieFn *fn, PcieTlp *tlp, void *data);
+
+/**
+ * Downstream ATS/PRI messages from the root complex to @fn: an Invalidate
+ * Request (returns whether an Invalidate Completion came back) and a PRG
+ * Response.  Functions without the hooks never complete / ignore them.
+ */
+bool pcie_fn_ats_invalidate(PcieFn *fn, const PcieAtsInval *inv);
+void pcie_fn_prg_response(PcieFn *fn, const PciePrgResponse *resp);
 
 #endif

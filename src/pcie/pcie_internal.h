@@ -187,6 +187,10 @@ struct PcieFn {
     bool intx_asserted;       /* what was last reported upstream */
 
     uint8_t next_tag;
+
+    /* PRI (PFs): page requests sent and not yet answered, in total and per PRG index */
+    unsigned pri_outstanding;
+    unsigned *pri_prg_count;  /* 512 counters, allocated on the first page request */
 };
 
 struct PcieFabric {

@@ -23,6 +23,7 @@
 #include "models/edu/edu.h"
 #include "models/endpoint/endpoint.h"
 #include "models/vtd/vtd.h"
+#include "pcie/ats.h"
 
 #define LOG_PREFIX "platform"
 #include "core/log.h"
@@ -447,10 +448,54 @@ PlatformVtd *platform_vtd_for(Platform *p, uint16_t rid)
     return all;
 }
 
+/*
+ * An ATS translation request: the unit translates (recording a fault only
+ * where the ATS rules say so) and the root complex returns one completion
+ * entry; a page that is not present or not accessible gives R=W=0.
+ */
+static PcieCplStatus rc_translation_request(PlatformVtd *v, PcieTlp *tlp, void *data)
+{
+    VtdXlateRequest req = {
+        .sid = tlp->requester_id,
+        .pasid_present = tlp->pasid_present,
+        .pasid = tlp->pasid,
+        .priv = tlp->priv,
+        .exec = tlp->exec,
+        .ats_nw = tlp->addr & 1,
+        .addr = tlp->addr & ~0xfffull,
+        .len = 1,
+        .at = VTD_AT_TRANSLATION,
+    };
+    VtdXlateResult res;
+    if (vtd_unit_translate(v->unit, &req, &res) != VTD_XLATE_OK) {
+        memset(data, 0xff, tlp->length);
+        return PCIE_CPL_UR;
+    }
+    PcieAtsEntry e = { .size = 4096 };
+    if (res.perm & (VTD_PERM_R | VTD_PERM_W)) {
+        e.size = res.page_size ? res.page_size : 4096;
+        e.addr = res.out_addr & ~(e.size - 1);
+        e.r = res.perm & VTD_PERM_R;
+        e.w = res.perm & VTD_PERM_W;
+        e.x = res.perm & VTD_PERM_X;
+        e.priv = res.perm & VTD_PERM_PRIV;
+        e.global = res.global;
+    }
+    uint64_t raw = pcie_ats_encode(&e);
+    uint8_t *b = data;
+    for (unsigned i = 0; i < MIN(tlp->length, 8u); i++) {
+        b[i] = (uint8_t)(raw >> (8 * i));
+    }
+    return PCIE_CPL_SC;
+}
+
 static PcieCplStatus rc_mem_request(void *opaque, PcieTlp *tlp, void *data)
 {
     Platform *p = opaque;
     PlatformVtd *v = platform_vtd_for(p, tlp->requester_id);
+    if (v && tlp->at == PCIE_AT_TRANSLATION_REQUEST) {
+        return rc_translation_request(v, tlp, data);
+    }
     if (v) {
         return vtd_unit_mem_request(v->unit, tlp, data);
     }
@@ -490,11 +535,59 @@ static void rc_intx(void *opaque, PcieFn *fn, unsigned root_pin, bool level)
     }
 }
 
+static bool rc_page_request(void *opaque, uint16_t rid, const PciePageRequest *req)
+{
+    Platform *p = opaque;
+    PlatformVtd *v = platform_vtd_for(p, rid);
+    if (!v) {
+        return false;
+    }
+    VtdPageReq r = {
+        .rid = rid, .pasid_present = req->pasid_present, .pasid = req->pasid,
+        .exec = req->exec, .priv = req->priv, .read = req->read, .write = req->write,
+        .lpig = req->last, .prgi = req->prgi, .addr = req->addr & ~0xfffull,
+    };
+    return vtd_unit_page_request(v->unit, &r) == VTD_PRQ_QUEUED;
+}
+
 static const PcieRcOps rc_ops = {
     .mem_request = rc_mem_request,
     .msi = rc_msi,
     .intx = rc_intx,
+    .page_request = rc_page_request,
 };
+
+/* Device-TLB invalidations from a unit become ATS Invalidate Requests. */
+static VtdDevtlbStatus vtd_devtlb_inv(void *opaque, const VtdDevtlbInv *req)
+{
+    Platform *p = opaque;
+    PcieFn *fn = pcie_fabric_find(p->fabric, req->sid);
+    if (!fn) {
+        return VTD_DEVTLB_TIMEOUT;   /* nobody answers: ITE, as on hardware */
+    }
+    PcieAtsInval inv = {
+        .pasid_present = req->pasid_present, .pasid = req->pasid, .global = req->global,
+        .addr = req->addr & ~0xfffull, .size = 4096,
+    };
+    if (req->size) {
+        /* S=1: the lowest 0 bit of the address (from bit 12) sets the range, as in ATS */
+        PcieAtsEntry e = pcie_ats_decode((req->addr & ~0xfffull) | (1u << 11));
+        inv.addr = e.addr;
+        inv.size = e.size;
+    }
+    return pcie_fn_ats_invalidate(fn, &inv) ? VTD_DEVTLB_DONE : VTD_DEVTLB_TIMEOUT;
+}
+
+static void vtd_prg_response(void *opaque, const VtdPageGroupResp *r)
+{
+    Platform *p = opaque;
+    PcieFn *fn = pcie_fabric_find(p->fabric, r->rid);
+    if (fn) {
+        PciePrgResponse resp = { .pasid_present = r->pasid_present, .pasid = r->pasid,
+                                 .prgi = r->prgi, .code = r->rc };
+        pcie_fn_prg_response(fn, &resp);
+    }
+}
 
 static void vtd_event_msi(void *opaque, uint64_t addr, uint32_t data)
 {
@@ -848,6 +941,8 @@ static gboolean build_vtd(Platform *p, const PfFile *pf, const char *group, cons
         return FALSE;
     }
     vtd_unit_set_msi_sink(v->unit, vtd_event_msi, p);
+    vtd_unit_set_devtlb_sink(v->unit, vtd_devtlb_inv, p);
+    vtd_unit_set_prg_response_sink(v->unit, vtd_prg_response, p);
     v->region = addr_space_add_mmio(p->mem, name, base, vtd_unit_mmio_size(v->unit),
                                     vtd_unit_mmio_ops(), v->unit, 40);
     if (!scope || !strcmp(scope, "all")) {

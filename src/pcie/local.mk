@@ -1,3 +1,19 @@
+# pcie fragment (owned by one developer; add sources and tests here)
+libvtdsim_internal_la_SOURCES += \
+	src/pcie/fabric.c src/pcie/config.c src/pcie/caps.c src/pcie/sriov.c \
+	src/pcie/irq.c src/pcie/dma.c src/pcie/tlp.c src/pcie/enumerate.c
+noinst_HEADERS += src/pcie/pcie.h src/pcie/tlp.h src/pcie/pcie_internal.h src/pcie/ats.h
+libvtdsim_internal_la_SOURCES += src/pcie/ats.c
+
+check_PROGRAMS += tests/check_pcie tests/check_tlp
+TESTS += tests/check_pcie tests/check_tlp
+tests_check_pcie_SOURCES = tests/check_pcie.c tests/fixture_pcie.h tests/check_util.h
+tests_check_pcie_CFLAGS = $(TEST_CFLAGS)
+tests_check_pcie_LDADD = $(TEST_LDADD)
+tests_check_tlp_SOURCES = tests/check_tlp.c tests/check_util.h
+tests_check_tlp_CFLAGS = $(TEST_CFLAGS)
+tests_check_tlp_LDADD = $(TEST_LDADD)
+
 # pcie_extra fragment (owned by one developer; add sources and tests here)
 # IOMMU groups and lspci-style listing of the PCIe fabric.
 libvtdsim_internal_la_SOURCES += \

@@ -35,3 +35,9 @@ TESTS += tests/check_driver
 tests_check_driver_SOURCES = tests/check_driver.c tests/check_util.h
 tests_check_driver_CFLAGS = $(TEST_CFLAGS)
 tests_check_driver_LDADD = $(TEST_LDADD)
+
+check_PROGRAMS += tests/check_ats
+TESTS += tests/check_ats
+tests_check_ats_SOURCES = tests/check_ats.c tests/check_util.h
+tests_check_ats_CFLAGS = $(TEST_CFLAGS)
+tests_check_ats_LDADD = $(TEST_LDADD)

@@ -1,3 +1,22 @@
+# vtd_regs fragment: the VT-d unit model (register file, fault recording,
+# queued invalidation, parameters).  The translation engine is in vtd_xlate.am.
+libvtdsim_internal_la_SOURCES += \
+	models/vtd/vtd.c models/vtd/vtd_fault.c models/vtd/vtd_qi.c \
+	models/vtd/vtd_params.c
+noinst_HEADERS += \
+	models/vtd/vtd.h models/vtd/vtd_regs.h models/vtd/vtd_entries.h \
+	models/vtd/vtd_internal.h
+EXTRA_DIST += models/vtd/README.md tests/golden/vtd_regset_qemu72.txt
+
+check_PROGRAMS += tests/check_vtd_regs tests/check_vtd_qi
+TESTS += tests/check_vtd_regs tests/check_vtd_qi
+tests_check_vtd_regs_SOURCES = tests/check_vtd_regs.c tests/check_util.h
+tests_check_vtd_regs_CFLAGS = $(TEST_CFLAGS)
+tests_check_vtd_regs_LDADD = $(TEST_LDADD)
+tests_check_vtd_qi_SOURCES = tests/check_vtd_qi.c tests/check_util.h
+tests_check_vtd_qi_CFLAGS = $(TEST_CFLAGS)
+tests_check_vtd_qi_LDADD = $(TEST_LDADD)
+
 # vtd_xlate fragment: VT-d translation engine, remapping caches, reference walker
 libvtdsim_internal_la_SOURCES += \
 	models/vtd/vtd_xlate.c \
@@ -23,5 +42,5 @@ tests_check_vtd_cache_LDADD = $(TEST_LDADD)
 BENCH_PROGS += vtd_xlate_bench
 EXTRA_PROGRAMS += vtd_xlate_bench
 CLEANFILES += vtd_xlate_bench
-vtd_xlate_bench_SOURCES = models/ref/vtd_xlate_bench.c
+vtd_xlate_bench_SOURCES = tests/bench/vtd_xlate_bench.c
 vtd_xlate_bench_LDADD = libvtdsim-internal.la $(GLIB_LIBS) -lm
