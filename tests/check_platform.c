@@ -190,10 +190,11 @@ START_TEST(test_qtest_intx_and_msi)
     ck_assert_str_eq(ask(s, "outl 0xcfc 0xc031"), "OK");       /* data: vector 0x31, level */
     ck_assert_str_eq(ask(s, "outl 0xcf8 0x80000840"), "OK");
     ck_assert_str_eq(ask(s, "outl 0xcfc 0x10005"), "OK");      /* MSI enable */
-    uint64_t n = p->irq_count;
+    uint64_t n = platform_irq_count(p);
     ck_assert_str_eq(ask(s, "writel 0xfe000060 0x2"), "OK");
-    ck_assert_uint_eq(p->irq_count, n + 1);
-    PlatformIrq *irq = &g_array_index(p->irqs, PlatformIrq, p->irqs->len - 1);
+    ck_assert_uint_eq(platform_irq_count(p), n + 1);
+    const GArray *log = platform_irq_log(p);
+    PlatformIrq *irq = &g_array_index(log, PlatformIrq, log->len - 1);
     ck_assert_uint_eq(irq->rid, 0x0008);
     ck_assert_uint_eq(irq->vector, 0x31);
     ck_assert_uint_eq(irq->dest, 1);

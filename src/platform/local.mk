@@ -2,8 +2,9 @@
 libvtdsim_internal_la_SOURCES += \
 	src/platform/platform.c \
 	src/platform/platform_info.c \
+	src/platform/irq.c \
 	src/platform/qtest.c
-noinst_HEADERS += src/platform/platform.h
+noinst_HEADERS += src/platform/platform.h src/platform/irq.h
 vtdsiminclude_HEADERS += include/vtdsim/platform.h include/vtdsim/qtest.h include/vtdsim/vtdsim.h
 
 bin_PROGRAMS += vtdsim

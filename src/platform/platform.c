@@ -397,32 +397,6 @@ static const PcieFnOps host_bridge_ops = {
 
 /* ---- interrupts and the upstream path ----------------------------------- */
 
-void platform_deliver_msi(Platform *p, uint16_t rid, uint64_t addr, uint32_t data)
-{
-    PlatformIrq irq = {
-        .time = emu_sim_now(p->sim),
-        .rid = rid,
-        .addr = addr,
-        .data = data,
-        .dest = (uint8_t)(addr >> 12),
-        .vector = (uint8_t)data,
-        .delivery = (data >> 8) & 7,
-        .level = (data >> 15) & 1,
-        .remappable = (addr >> 4) & 1,
-    };
-    if (p->irqs->len >= PLATFORM_IRQ_LOG_MAX) {
-        g_array_remove_index(p->irqs, 0);
-    }
-    g_array_append_val(p->irqs, irq);
-    p->irq_count++;
-}
-
-void platform_set_intx_notify(Platform *p, PlatformIntxNotify *fn, void *opaque)
-{
-    p->intx_notify = fn;
-    p->intx_opaque = opaque;
-}
-
 PlatformVtd *platform_vtd_for(Platform *p, uint16_t rid)
 {
     PlatformVtd *all = NULL;
@@ -513,26 +487,12 @@ static PcieCplStatus rc_mem_request(void *opaque, PcieTlp *tlp, void *data)
 
 static void rc_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t data)
 {
-    platform_deliver_msi(opaque, rid, addr, data);
+    platform_irq_msi(opaque, rid, addr, data);
 }
 
 static void rc_intx(void *opaque, PcieFn *fn, unsigned root_pin, bool level)
 {
-    Platform *p = opaque;
-    /* PIRQ A..D -> GSI 16..19, by slot on the root bus */
-    unsigned slot = PCIE_DEV(pcie_fn_rid(fn));
-    PcieFn *up = fn;
-    while (pcie_fn_parent(up)) {
-        up = pcie_fn_parent(up);
-    }
-    slot = PCIE_DEV(pcie_fn_rid(up));
-    unsigned gsi = 16 + (slot + root_pin - 1) % 4;
-    if (p->ioapic_level[gsi] != level) {
-        p->ioapic_level[gsi] = level;
-        if (p->intx_notify) {
-            p->intx_notify(p->intx_opaque, gsi, level);
-        }
-    }
+    platform_irq_intx(opaque, fn, root_pin, level);
 }
 
 static bool rc_page_request(void *opaque, uint16_t rid, const PciePageRequest *req)
@@ -591,8 +551,8 @@ static void vtd_prg_response(void *opaque, const VtdPageGroupResp *r)
 
 static void vtd_event_msi(void *opaque, uint64_t addr, uint32_t data)
 {
-    /* The remapping hardware's own interrupts carry no requester ID. */
-    platform_deliver_msi(opaque, 0, addr, data);
+    /* The remapping hardware's own interrupts are never remapped. */
+    platform_irq_deliver(opaque, 0, addr, data);
 }
 
 /* ---- building ----------------------------------------------------------- */
@@ -615,9 +575,7 @@ static void platform_free(gpointer data)
     addr_space_free(p->mem);
     addr_space_free(p->io);
     physmem_free(p->ram);
-    if (p->irqs) {
-        g_array_free(p->irqs, TRUE);
-    }
+    platform_irq_fini(p);
     if (p->devices) {
         g_hash_table_destroy(p->devices);
     }
@@ -1071,7 +1029,7 @@ static EmuSim *platform_build(const char *text, const char *source, GError **err
     p->source = g_strdup(source);
     p->devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     p->vtd = g_ptr_array_new();
-    p->irqs = g_array_new(FALSE, FALSE, sizeof(PlatformIrq));
+    platform_irq_init(p);
     emu_sim_attach(sim, "platform", p, platform_free);
 
     uint64_t ram = 256ull << 20, bits = 52;

@@ -20,23 +20,8 @@
 #include "mem/physmem.h"
 #include "pcie/pcie.h"
 
-#define PLATFORM_IOAPIC_PINS 24
-
 typedef struct VtdUnit VtdUnit;
-
-/** One interrupt message as the local APIC side saw it. */
-typedef struct PlatformIrq {
-    EmuTick time;
-    uint16_t rid;        /* requester ID of the write (0 for chipset-internal sources) */
-    uint64_t addr;
-    uint32_t data;
-    /* Compatibility-format decode (Intel SDM vol. 3 10.11): */
-    uint8_t dest;        /* addr[19:12] */
-    uint8_t vector;      /* data[7:0] */
-    uint8_t delivery;    /* data[10:8] */
-    bool level;          /* data[15] trigger mode */
-    bool remappable;     /* addr[4]: interrupt-remapping format */
-} PlatformIrq;
+typedef struct PlatformIrqState PlatformIrqState;
 
 typedef struct PlatformVtd {
     char *name;
@@ -47,8 +32,6 @@ typedef struct PlatformVtd {
     GPtrArray *scope_fns; /* PcieFn * roots of the scope (subtrees) */
     MemRegion *region;
 } PlatformVtd;
-
-typedef void PlatformIntxNotify(void *opaque, unsigned gsi, bool level);
 
 typedef struct Platform {
     EmuSim *sim;
@@ -68,16 +51,10 @@ typedef struct Platform {
     uint64_t ioapic_base;
     /* VT-d units in platform-file order; the first INCLUDE_PCI_ALL unit catches the rest */
     GPtrArray *vtd;            /* PlatformVtd * */
-    /* interrupts */
-    GArray *irqs;              /* PlatformIrq, the most recent PLATFORM_IRQ_LOG_MAX */
-    uint64_t irq_count;
-    bool ioapic_level[PLATFORM_IOAPIC_PINS];
-    PlatformIntxNotify *intx_notify;
-    void *intx_opaque;
+    /* interrupts: state owned by irq.c */
+    PlatformIrqState *irq;
     GHashTable *devices;       /* name -> PcieFn * (borrowed; the fabric owns them) */
 } Platform;
-
-#define PLATFORM_IRQ_LOG_MAX 65536
 
 /** The platform of @sim (asserts that there is one). */
 Platform *platform_get(EmuSim *sim);
@@ -91,13 +68,9 @@ gboolean platform_parse_bdf(const char *s, uint16_t *rid);
 /** Parses a size such as "256M", "4K", "0x1000"; FALSE on syntax errors. */
 gboolean platform_parse_size(const char *s, uint64_t *out);
 
-/** Sets the callback told about IOAPIC input changes (the qtest IRQ intercept). */
-void platform_set_intx_notify(Platform *p, PlatformIntxNotify *fn, void *opaque);
-
-/** Records an interrupt message (used by the root complex hook and the VT-d event sink). */
-void platform_deliver_msi(Platform *p, uint16_t rid, uint64_t addr, uint32_t data);
-
 /** The VT-d unit responsible for requests from @rid, or NULL. */
 PlatformVtd *platform_vtd_for(Platform *p, uint16_t rid);
+
+#include "platform/irq.h"
 
 #endif
