@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "vtdsim/platform.h"
 #include "vtdsim/qtest.h"
+#include "cli/commands.h"
 
 static int verbose;
 
@@ -290,6 +291,14 @@ static int cmd_demo(int argc, char **argv)
     return bad ? 1 : 0;
 }
 
+static int cmd_platform(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs(vtdsim_platform_default_text(), stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     g_log_set_handler("vtdsim", G_LOG_LEVEL_MASK, log_handler, NULL);
@@ -306,21 +315,22 @@ int main(int argc, char **argv)
         printf("vtdsim %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (!strcmp(c, "qtest")) {
-        return cmd_qtest(argc, argv);
-    }
-    if (!strcmp(c, "lspci")) {
-        return cmd_lspci(argc, argv);
-    }
-    if (!strcmp(c, "groups")) {
-        return cmd_groups(argc, argv);
-    }
-    if (!strcmp(c, "demo")) {
-        return cmd_demo(argc, argv);
-    }
-    if (!strcmp(c, "platform")) {
-        fputs(vtdsim_platform_default_text(), stdout);
-        return 0;
+    /* One row per subcommand; commands living in their own files are declared in cli/commands.h. */
+    static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+    } commands[] = {
+        { "qtest", cmd_qtest },
+        { "lspci", cmd_lspci },
+        { "groups", cmd_groups },
+        { "demo", cmd_demo },
+        { "platform", cmd_platform },
+        VTDSIM_EXTRA_COMMANDS
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (!strcmp(c, commands[i].name)) {
+            return commands[i].fn(argc, argv);
+        }
     }
     fprintf(stderr, "vtdsim: unknown command '%s' (see vtdsim --help)\n", c);
     return 2;

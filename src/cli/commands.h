@@ -1,0 +1,13 @@
+/*
+ * Subcommands of the vtdsim program that live in their own files.  Each
+ * takes main()'s argc/argv (argv[1] is the subcommand name) and returns the
+ * process exit status: 0 success, 1 the run found a problem (a failed
+ * expectation), 2 bad usage or input.  To add one: declare it here, add a
+ * row to VTDSIM_EXTRA_COMMANDS, and its usage line to usage() in main.c.
+ */
+#ifndef VTDSIM_CLI_COMMANDS_H
+#define VTDSIM_CLI_COMMANDS_H
+
+#define VTDSIM_EXTRA_COMMANDS /* { "name", cmd_name }, rows follow */
+
+#endif
