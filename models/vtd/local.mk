@@ -44,3 +44,12 @@ EXTRA_PROGRAMS += vtd_xlate_bench
 CLEANFILES += vtd_xlate_bench
 vtd_xlate_bench_SOURCES = tests/bench/vtd_xlate_bench.c
 vtd_xlate_bench_LDADD = libvtdsim-internal.la $(GLIB_LIBS) -lm
+
+# vtd_ir fragment: interrupt remapping (IRTEs, posting, interrupt entry cache)
+libvtdsim_internal_la_SOURCES += models/vtd/vtd_ir.c
+noinst_HEADERS += models/vtd/vtd_ir.h
+check_PROGRAMS += tests/check_vtd_ir
+TESTS += tests/check_vtd_ir
+tests_check_vtd_ir_SOURCES = tests/check_vtd_ir.c tests/check_util.h
+tests_check_vtd_ir_CFLAGS = $(TEST_CFLAGS)
+tests_check_vtd_ir_LDADD = $(TEST_LDADD)

@@ -289,6 +289,9 @@ static void vtd_gcmd_write(VtdUnit *u, uint32_t cmd)
         if (vtd_ecap_IR(p->ecap)) {
             u->irta_active = vtd_get(u, VTD_REG_IRTA);
             vtd_set_clear(u, VTD_REG_GSTS, VTD_GSTS_IRTPS, 0);
+            /* Without ESIRTPS cached IRTEs survive SIRTP: software must invalidate the IEC. */
+            if (vtd_cap_ESIRTPS(p->cap))
+                vtd_ir_flush(u->ir);
         } else {
             vtd_guest_error(u, "GCMD.SIRTP without ECAP.IR: ignored");
         }
@@ -579,6 +582,7 @@ VtdUnit *vtd_unit_new(EmuSim *sim, const VtdParams *p, AddrSpace *dma_as, GError
     u->dma_as = dma_as;
     u->p = *p;
     u->xl = xl;
+    u->ir = vtd_ir_new();
     vtd_regs_build(u);
     vtd_unit_reset(u);
     return u;
@@ -589,6 +593,7 @@ void vtd_unit_free(VtdUnit *u)
     if (!u)
         return;
     vtd_xlate_free(u->xl);
+    vtd_ir_free(u->ir);
     g_free(u->regs);
     g_free(u->dmap);
     g_free(u);
@@ -602,6 +607,7 @@ void vtd_unit_reset(VtdUnit *u)
     u->next_frcd = 0;
     vtd_push_config(u);
     vtd_xlate_flush_all(u->xl);
+    vtd_ir_flush(u->ir);
 }
 
 const VtdParams *vtd_unit_params(const VtdUnit *u)
@@ -687,6 +693,8 @@ static VtdXlateStatus vtd_translate_one(VtdUnit *u, const VtdXlateRequest *req, 
                                         VtdXlateResult *res)
 {
     vtd_xlate_translate(u->xl, req, res);
+    u->last_result = *res;
+    u->last_result_valid = true;
     if (res->status != VTD_XLATE_FAULT)
         return res->status;
     u->stats.faults++;
@@ -850,4 +858,9 @@ PcieCplStatus vtd_unit_mem_request(VtdUnit *u, PcieTlp *tlp, void *data)
     if (st != PCIE_CPL_SC && !is_write && buf)
         memset(buf, 0xff, len);
     return st;
+}
+
+const VtdXlateResult *vtd_unit_last_result(const VtdUnit *u)
+{
+    return u->last_result_valid ? &u->last_result : NULL;
 }

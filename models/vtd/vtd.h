@@ -23,9 +23,11 @@
  * architectural error (a fault record, IQE, an ignored command) plus a
  * message retrievable with vtd_unit_last_guest_error().
  *
- * Not modelled: interrupt remapping of MSIs (IRTA and IRE/SIRTP/CFI are
- * latched and reported in GSTS, the IEC descriptor is validated, but no
- * IRTE is ever read), advanced fault logging (AFLOG is a plain register),
+ * Interrupt remapping (IRTEs, posting, the interrupt entry cache) is in
+ * vtd_ir.h; the platform calls vtd_unit_remap_interrupt() for every
+ * interrupt message from the unit's scope.
+ *
+ * Not modelled: advanced fault logging (AFLOG is a plain register),
  * virtual command registers, performance monitoring, timing (every
  * command and every queued descriptor completes within the register write
  * that started it).
@@ -298,6 +300,14 @@ void vtd_unit_dump_regset(const VtdUnit *u, const char *name, uint64_t base, GSt
  */
 void vtd_unit_ir_state(const VtdUnit *u, uint64_t *irta, bool *ire, bool *cfi);
 
+/**
+ * vtd_unit_last_result:
+ * The engine's result for the most recent translation the unit performed
+ * (DMA, ATS or vtd_unit_translate), or NULL before the first.  Valid until
+ * the next translation.
+ */
+const VtdXlateResult *vtd_unit_last_result(const VtdUnit *u);
+
 /** The translation engine (owned by the unit), for cache statistics. */
 VtdXlate *vtd_unit_xlate(VtdUnit *u);
 
@@ -321,5 +331,7 @@ const VtdUnitStats *vtd_unit_stats(const VtdUnit *u);
 
 /** The last misprogramming message (static storage of the unit), or NULL. */
 const char *vtd_unit_last_guest_error(const VtdUnit *u);
+
+#include "models/vtd/vtd_ir.h"
 
 #endif

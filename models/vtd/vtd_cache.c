@@ -124,6 +124,18 @@ VtdCacheEntry *vtd_cache_probe(VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WOR
     return NULL;
 }
 
+const VtdCacheEntry *vtd_cache_peek(const VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WORDS])
+{
+    if (!c->e)
+        return NULL;
+    unsigned s = c->sets == 1 ? 0 : (unsigned)(key_hash(key) & (c->sets - 1));
+    const VtdCacheEntry *set = &c->e[(size_t)s * c->ways];
+    for (unsigned w = 0; w < c->ways; w++)
+        if (set[w].valid && key_eq(set[w].key, key))
+            return &set[w];
+    return NULL;
+}
+
 void vtd_cache_count_lookup(VtdCache *c, bool hit)
 {
     c->st.lookups++;

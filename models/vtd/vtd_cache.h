@@ -54,6 +54,13 @@ void vtd_cache_free(VtdCache *c);
  */
 VtdCacheEntry *vtd_cache_probe(VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WORDS]);
 
+/**
+ * vtd_cache_peek:
+ * Like vtd_cache_probe() but read-only: the replacement state is left
+ * untouched (for inspection tools such as the walk explainer).
+ */
+const VtdCacheEntry *vtd_cache_peek(const VtdCache *c, const uint64_t key[VTD_CACHE_KEY_WORDS]);
+
 /** Counts one architectural lookup with outcome @hit. */
 void vtd_cache_count_lookup(VtdCache *c, bool hit);
 

@@ -15,6 +15,7 @@
 #define VTDSIM_MODELS_VTD_VTD_INTERNAL_H
 
 #include "models/vtd/vtd.h"
+#include "models/vtd/vtd_ir.h"
 
 typedef struct VtdRegInst {
     VtdRegId id;
@@ -27,6 +28,9 @@ typedef struct VtdRegInst {
 } VtdRegInst;
 
 struct VtdUnit {
+    /* the engine's verdict on the most recent translation (traces, explainer) */
+    VtdXlateResult last_result;
+    bool last_result_valid;
     EmuSim *sim;
     AddrSpace *dma_as;
     VtdParams p;
@@ -53,6 +57,8 @@ struct VtdUnit {
 
     VtdUnitStats stats;
     char last_error[256];
+
+    VtdIr *ir;               /* interrupt remapping: IEC and statistics (vtd_ir.c) */
 };
 
 /* vtd.c */

@@ -19,9 +19,9 @@
  * are handed to the platform's device-TLB sink (completing at once without
  * one); a sink reporting a timeout raises ITE (IQERCD.ITESID), a bad
  * completion ICE (IQERCD.ICESID); processing stops after that descriptor
- * until software clears the error.  The interrupt entry cache is not
- * modelled (no IRTE is cached), so an IEC descriptor is validated and
- * otherwise has no effect.
+ * until software clears the error.  An IEC descriptor drops the cached
+ * IRTEs it selects (all, or 2^IM entries from IIDX) from the interrupt
+ * entry cache (vtd_ir.c).
  *
  * Descriptor types 0x6-0x9 are only accepted in a 256-bit queue; in a
  * 256-bit queue the upper 128 bits of types 0x1-0x8 are reserved, while
@@ -212,7 +212,8 @@ static VtdQiOutcome vtd_qi_exec(VtdUnit *u, const VtdInvDesc *d, bool dw, uint64
         return vtd_qi_devtlb(u, &inv);
     }
     case VTD_INV_IEC:
-        /* No interrupt entry cache is modelled: nothing is cached, nothing to drop. */
+        vtd_ir_iec_invalidate(u->ir, vtd_inv_iec_G(d) == 0, (uint16_t)vtd_inv_iec_IIDX(d),
+                              (unsigned)vtd_inv_iec_IM(d));
         return VTD_QI_DONE;
     case VTD_INV_WAIT: {
         if (vtd_inv_wait_SW(d)) {

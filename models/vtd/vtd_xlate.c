@@ -1592,6 +1592,82 @@ void vtd_xlate_inv_piotlb_page(VtdXlate *x, uint16_t did, uint32_t pasid, uint64
 }
 
 /* ------------------------------------------------------------------ */
+/* Read-only inspection                                                */
+/* ------------------------------------------------------------------ */
+
+_Static_assert((int)VTD_PSC_STAGE_SS == (int)STAGE_SS && (int)VTD_PSC_STAGE_FS == (int)STAGE_FS &&
+                   (int)VTD_PSC_STAGE_FS_NESTED == (int)STAGE_FS_NESTED,
+               "public PSC stage tags are the internal ones");
+
+static uint64_t peek_pasid_tag(int64_t pasid)
+{
+    return pasid < 0 ? NOPASID : (uint64_t)pasid;
+}
+
+bool vtd_xlate_peek_context(const VtdXlate *x, uint16_t sid, bool scalable, uint64_t val[4])
+{
+    uint64_t k[VTD_CACHE_KEY_WORDS] = {sid, scalable, 0, 0};
+    const VtdCacheEntry *e = vtd_cache_peek(x->c[VTD_CACHE_CONTEXT], k);
+    if (e)
+        memcpy(val, e->val, 4 * sizeof(uint64_t));
+    return e != NULL;
+}
+
+bool vtd_xlate_peek_pasid(const VtdXlate *x, uint16_t sid, uint32_t pasid, uint64_t val[3])
+{
+    uint64_t k[VTD_CACHE_KEY_WORDS] = {sid, pasid, 0, 0};
+    const VtdCacheEntry *e = vtd_cache_peek(x->c[VTD_CACHE_PASID], k);
+    if (e)
+        memcpy(val, e->val, 3 * sizeof(uint64_t));
+    return e != NULL;
+}
+
+bool vtd_xlate_peek_iotlb(const VtdXlate *x, uint16_t did, int64_t pasid, uint64_t addr,
+                          VtdIotlbPeek *out)
+{
+    for (unsigned level = 1; level <= 3; level++) {
+        uint64_t k[VTD_CACHE_KEY_WORDS] = {did, peek_pasid_tag(pasid),
+                                           addr >> level_shift(level), level};
+        const VtdCacheEntry *e = vtd_cache_peek(x->c[VTD_CACHE_IOTLB], k);
+        if (!e)
+            continue;
+        unsigned f = (unsigned)e->val[1];
+        uint64_t size = 1ull << level_shift(level);
+        memset(out, 0, sizeof(*out));
+        out->out_addr = e->val[0] | (addr & (size - 1));
+        out->page_size = size;
+        out->pgtt = f & 7;
+        out->has_fs = f & IF_HAS_FS;
+        out->has_ss = f & IF_HAS_SS;
+        out->fs_rw = f & IF_FS_RW;
+        out->fs_us = f & IF_FS_US;
+        out->fs_xd = f & IF_FS_XD;
+        out->ss_perm = (f >> IF_SS_SHIFT) & 7;
+        out->dirty = f & IF_DIRTY;
+        out->snoop = f & IF_SNOOP;
+        out->global = f & IF_GLOBAL;
+        return true;
+    }
+    return false;
+}
+
+bool vtd_xlate_peek_psc(const VtdXlate *x, unsigned level, uint16_t did, int64_t pasid,
+                        unsigned stage, unsigned levels, uint64_t in, uint64_t *next_table,
+                        unsigned *acc)
+{
+    if (level < 2 || level > 5)
+        return false;
+    uint64_t k[VTD_CACHE_KEY_WORDS] = {did, peek_pasid_tag(pasid), stage | ((uint64_t)levels << 8),
+                                       in >> level_shift(level)};
+    const VtdCacheEntry *e = vtd_cache_peek(x->c[psc_id(level)], k);
+    if (!e)
+        return false;
+    *next_table = e->val[0];
+    *acc = (unsigned)e->val[1];
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Statistics                                                          */
 /* ------------------------------------------------------------------ */
 

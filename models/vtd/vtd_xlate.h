@@ -334,4 +334,53 @@ void vtd_xlate_reset_stats(VtdXlate *x);
 /** Number of valid entries currently held in cache @id. */
 unsigned vtd_xlate_cache_occupancy(const VtdXlate *x, VtdCacheId id);
 
+/* ------------------------------------------------------------------ */
+/* Read-only cache inspection (the walk explainer)                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The vtd_xlate_peek_* calls look an entry up exactly as a translation
+ * would (same tags) without changing anything: no replacement-state
+ * update, no statistics, no fills.  @pasid is the PASID tag, or -1 for
+ * "no PASID" (second-stage-only and legacy translations are tagged
+ * without PASID).
+ */
+
+/** Cached context entry of @sid (legacy: val[0..1]; scalable: val[0..3]). */
+bool vtd_xlate_peek_context(const VtdXlate *x, uint16_t sid, bool scalable, uint64_t val[4]);
+
+/** Cached PASID entry (val[0..2]) of (@sid, @pasid). */
+bool vtd_xlate_peek_pasid(const VtdXlate *x, uint16_t sid, uint32_t pasid, uint64_t val[3]);
+
+/** What the IOTLB holds for one input address. */
+typedef struct VtdIotlbPeek {
+    uint64_t out_addr;        /* translation of the probed address */
+    uint64_t page_size;
+    unsigned pgtt;            /* VTD_PGTT_* the entry was filled for */
+    bool has_fs, has_ss;
+    bool fs_rw, fs_us, fs_xd; /* first-stage rights accumulated (has_fs) */
+    unsigned ss_perm;         /* VTD_PERM_R/W/X accumulated in the second stage (has_ss) */
+    bool dirty;               /* D already set (a write need not walk again) */
+    bool snoop, global;
+} VtdIotlbPeek;
+
+/** The IOTLB entry (4K, then 2M, then 1G tag) serving @addr for (@did, @pasid). */
+bool vtd_xlate_peek_iotlb(const VtdXlate *x, uint16_t did, int64_t pasid, uint64_t addr,
+                          VtdIotlbPeek *out);
+
+/** Paging-structure cache stage tags. */
+enum { VTD_PSC_STAGE_SS = 0, VTD_PSC_STAGE_FS = 1, VTD_PSC_STAGE_FS_NESTED = 2 };
+
+/**
+ * vtd_xlate_peek_psc:
+ * The paging-structure-cache entry for the level-@level entry (2..5) that
+ * translates @in in a @levels-deep hierarchy of @stage (VTD_PSC_STAGE_*).
+ * *@next_table: host address of the next-lower table; *@acc: rights
+ * accumulated down to it (second stage: VTD_PERM_R/W/X; first stage:
+ * bit 0 R/W, bit 1 U/S, bit 2 XD).
+ */
+bool vtd_xlate_peek_psc(const VtdXlate *x, unsigned level, uint16_t did, int64_t pasid,
+                        unsigned stage, unsigned levels, uint64_t in, uint64_t *next_table,
+                        unsigned *acc);
+
 #endif

@@ -8,6 +8,11 @@
 #ifndef VTDSIM_CLI_COMMANDS_H
 #define VTDSIM_CLI_COMMANDS_H
 
-#define VTDSIM_EXTRA_COMMANDS /* { "name", cmd_name }, rows follow */
+int cmd_replay(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+
+#define VTDSIM_EXTRA_COMMANDS \
+    { "replay", cmd_replay }, \
+    { "trace", cmd_trace },
 
 #endif

@@ -50,6 +50,8 @@ static void usage(FILE *f)
             "  demo [--platform FILE] [SCRIPT.qtest]    run the bundled walk-through (edu DMA\n"
             "                                           through VT-d, then a fault)\n"
             "  platform                                 print the built-in q35 platform file\n"
+            "  replay [--log] [--json] [--quiet] TRACE...  replay DMA traces, check their expectations\n"
+            "  trace convert IN OUT                     convert a trace between text and binary\n"
             "\n"
             "common options: -v/--verbose (device info messages on stderr), --help, --version\n");
 }

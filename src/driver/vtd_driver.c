@@ -1142,3 +1142,25 @@ gboolean vtd_drv_page_response(VtdDrv *d, const VtdDrvPageReq *req, unsigned cod
     vtd_inv_pgrsp_set_PRGI(&desc, req->prgi);
     return qi_submit(d, &desc, 1, error);
 }
+
+/* ---- fault handling --------------------------------------------------------- */
+
+unsigned vtd_drv_clear_faults(VtdDrv *d, GArray *records)
+{
+    unsigned nfr = (unsigned)vtd_cap_NFR(d->cap) + 1, n = 0;
+    uint64_t fro = vtd_cap_FRO(d->cap) * 16;
+    for (unsigned i = 0; i < nfr; i++) {
+        uint64_t hi = rd(d, fro + 16 * i + 8, 8);
+        if (!(hi & (1ull << 63))) {
+            continue;
+        }
+        if (records) {
+            uint64_t rec[2] = { rd(d, fro + 16 * i, 8), hi };
+            g_array_append_vals(records, rec, 2);
+        }
+        wr(d, fro + 16 * i + 8, 8, 1ull << 63);   /* F is write-1-to-clear */
+        n++;
+    }
+    wr(d, VTD_FSTS_REG, 4, VTD_FSTS_PFO);
+    return n;
+}

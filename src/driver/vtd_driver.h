@@ -176,6 +176,14 @@ gboolean vtd_drv_prq_next(VtdDrv *d, VtdDrvPageReq *out);
 gboolean vtd_drv_page_response(VtdDrv *d, const VtdDrvPageReq *req, unsigned code,
                                GError **error);
 
+/**
+ * vtd_drv_clear_faults:
+ * What a driver's fault handler does: read every fault recording register
+ * with F set, append its two quadwords to @records (may be NULL), clear F,
+ * then clear FSTS.PFO.  Returns the number of records cleared.
+ */
+unsigned vtd_drv_clear_faults(VtdDrv *d, GArray *records);
+
 /** Number of invalidation commands issued (register or queued), for tests. */
 uint64_t vtd_drv_invalidations(const VtdDrv *d);
 

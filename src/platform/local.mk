@@ -10,7 +10,7 @@ vtdsiminclude_HEADERS += include/vtdsim/platform.h include/vtdsim/qtest.h includ
 bin_PROGRAMS += vtdsim
 vtdsim_SOURCES = src/cli/main.c
 vtdsim_CPPFLAGS = $(AM_CPPFLAGS) -DVTDSIM_DATADIR='"$(pkgdatadir)"'
-vtdsim_LDADD = libvtdsim-internal.la $(GLIB_LIBS)
+vtdsim_LDADD = libvtdsim-internal.la $(JSON_LIBS) $(GLIB_LIBS)
 
 dist_pkgdata_DATA = traces/demo-legacy-dma.qtest
 
@@ -42,3 +42,12 @@ TESTS += tests/check_ats
 tests_check_ats_SOURCES = tests/check_ats.c tests/check_util.h
 tests_check_ats_CFLAGS = $(TEST_CFLAGS)
 tests_check_ats_LDADD = $(TEST_LDADD)
+
+# IOAPIC model (models/ioapic) and interrupt delivery tests (irq.c above)
+libvtdsim_internal_la_SOURCES += models/ioapic/ioapic.c
+noinst_HEADERS += models/ioapic/ioapic.h
+check_PROGRAMS += tests/check_irq
+TESTS += tests/check_irq
+tests_check_irq_SOURCES = tests/check_irq.c tests/check_util.h
+tests_check_irq_CFLAGS = $(TEST_CFLAGS)
+tests_check_irq_LDADD = $(TEST_LDADD)

@@ -1,0 +1,1 @@
+# src/explain: page-walk explainer, debugfs dumps, DOT output (owner: explain)

@@ -1,0 +1,52 @@
+/*
+ * Replaying traces: runs the events of a trace (docs/trace-format.md)
+ * against a simulated platform, checks its expectations, logs each
+ * request on demand and accumulates the statistics of a summary.
+ *
+ * A Replay runs one trace at a time; each trace gets a fresh simulation
+ * (its own platform).  Memory is bounded: the reader streams, the log is
+ * written as it goes, and only counters and the most recent request's
+ * outcome are kept.
+ *
+ * Not yet modelled: request latencies.  Until the timing model exists
+ * (issue 7), every request completes at the simulated time it is issued,
+ * and the summary says so instead of printing latency percentiles.
+ */
+#ifndef VTDSIM_TRACE_REPLAY_H
+#define VTDSIM_TRACE_REPLAY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <glib.h>
+
+typedef struct ReplayOptions {
+    FILE *log;            /* per-request log, or NULL */
+    FILE *report;         /* expectation failures as they happen (diff style), or NULL */
+    bool progress;        /* a progress bar on stderr (only when it is a terminal) */
+} ReplayOptions;
+
+typedef struct Replay Replay;
+
+Replay *replay_new(const ReplayOptions *opt);
+void replay_free(Replay *r);
+
+/**
+ * replay_run:
+ * Replays the trace at @path in a new simulation.  Returns FALSE with
+ * @error ("FILE:LINE: message") when the trace cannot be run to its end
+ * (a malformed event, an unknown device); everything up to that line has
+ * been logged and counted.  Failed expectations do not stop the run: see
+ * replay_failures().
+ */
+gboolean replay_run(Replay *r, const char *path, GError **error);
+
+/** Expectations that failed in the last replay_run(). */
+unsigned replay_failures(const Replay *r);
+/** Expectations checked in the last replay_run(). */
+unsigned replay_expectations(const Replay *r);
+
+/** Appends the summary of the last replay_run() as text / as a JSON object. */
+void replay_summary_text(Replay *r, GString *out);
+void replay_summary_json(Replay *r, GString *out);
+
+#endif
