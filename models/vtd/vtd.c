@@ -695,6 +695,10 @@ static VtdXlateStatus vtd_translate_one(VtdUnit *u, const VtdXlateRequest *req, 
     vtd_xlate_translate(u->xl, req, res);
     u->last_result = *res;
     u->last_result_valid = true;
+    if (!u->first_result_valid) {
+        u->first_result = *res;
+        u->first_result_valid = true;
+    }
     if (res->status != VTD_XLATE_FAULT)
         return res->status;
     u->stats.faults++;
@@ -863,4 +867,14 @@ PcieCplStatus vtd_unit_mem_request(VtdUnit *u, PcieTlp *tlp, void *data)
 const VtdXlateResult *vtd_unit_last_result(const VtdUnit *u)
 {
     return u->last_result_valid ? &u->last_result : NULL;
+}
+
+void vtd_unit_result_mark(VtdUnit *u)
+{
+    u->first_result_valid = false;
+}
+
+const VtdXlateResult *vtd_unit_first_result(const VtdUnit *u)
+{
+    return u->first_result_valid ? &u->first_result : NULL;
 }

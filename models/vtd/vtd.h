@@ -308,6 +308,14 @@ void vtd_unit_ir_state(const VtdUnit *u, uint64_t *irta, bool *ire, bool *cfi);
  */
 const VtdXlateResult *vtd_unit_last_result(const VtdUnit *u);
 
+/**
+ * vtd_unit_result_mark / vtd_unit_first_result:
+ * A DMA may be several TLPs.  After a mark, vtd_unit_first_result() is the
+ * result of the first translation since the mark (NULL if none yet).
+ */
+void vtd_unit_result_mark(VtdUnit *u);
+const VtdXlateResult *vtd_unit_first_result(const VtdUnit *u);
+
 /** The translation engine (owned by the unit), for cache statistics. */
 VtdXlate *vtd_unit_xlate(VtdUnit *u);
 

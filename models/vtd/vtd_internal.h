@@ -31,6 +31,8 @@ struct VtdUnit {
     /* the engine's verdict on the most recent translation (traces, explainer) */
     VtdXlateResult last_result;
     bool last_result_valid;
+    VtdXlateResult first_result;     /* the first translation since vtd_unit_result_mark() */
+    bool first_result_valid;
     EmuSim *sim;
     AddrSpace *dma_as;
     VtdParams p;

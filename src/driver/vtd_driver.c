@@ -932,9 +932,24 @@ static bool page_size_ok(VtdDrv *d, VtdDom *dom, uint64_t ps)
            (ps == (1ull << 30) && (sllps & VTD_SLLPS_1G));
 }
 
-static uint64_t input_limit(const VtdDom *dom)
+/*
+ * Second stage: [iova, iova+size) below 2^(12+9*levels).  First stage:
+ * canonical addresses, so the upper half (kernel addresses, bit 47 or 56
+ * sign-extended) is mappable as well.
+ */
+static bool input_ok(const VtdDom *dom, uint64_t iova, uint64_t size)
 {
-    return dom->levels >= 5 ? (1ull << 57) : 1ull << (12 + 9 * dom->levels);
+    unsigned bits = dom->levels >= 5 ? 57 : 12 + 9 * dom->levels;
+    uint64_t last = iova + size - 1;
+    if (last < iova) {
+        return false;
+    }
+    if (dom->type != VTD_DOM_FIRST_STAGE) {
+        return last < (1ull << bits);
+    }
+    uint64_t hi_lo = iova >> (bits - 1), hi_last = last >> (bits - 1);
+    uint64_t ones = (1ull << (65 - bits)) - 1;   /* bits 63..bits-1 all set */
+    return (hi_lo == 0 && hi_last == 0) || (hi_lo == ones && hi_last == ones);
 }
 
 gboolean vtd_drv_map(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t pa, uint64_t size,
@@ -960,7 +975,7 @@ gboolean vtd_drv_map(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t pa, uint64_
                     (guint64)iova, (guint64)pa, (guint64)size, (guint64)align);
         return FALSE;
     }
-    if (iova + size < iova || iova + size > input_limit(dom)) {
+    if (!input_ok(dom, iova, size)) {
         g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
                     "vtd_drv_map: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
                     "x) beyond the domain's %u-level input range",

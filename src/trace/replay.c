@@ -307,6 +307,7 @@ static void faults_mark(Replay *r)
     while (g_hash_table_iter_next(&it, &k, &v)) {
         ReplayUnit *u = v;
         u->faults_seen = vtd_unit_stats(u->pv->unit)->faults_recorded;
+        vtd_unit_result_mark(u->pv->unit);
     }
 }
 
@@ -319,9 +320,11 @@ static void outcome(Replay *r, PcieFn *fn)
     if (!pv) {
         return;
     }
+    /* the first TLP's translation (a DMA may be several TLPs); the last one's fault */
+    const VtdXlateResult *first = vtd_unit_first_result(pv->unit);
     const VtdXlateResult *x = vtd_unit_last_result(pv->unit);
-    if (x) {
-        r->last_xlate = *x;
+    if (first) {
+        r->last_xlate = *first;
         r->last_xlate_valid = true;
     }
     ReplayUnit *u = g_hash_table_lookup(r->units, pv->name);
@@ -752,7 +755,8 @@ static gboolean ev_domain(Replay *r, const TraceEvent *ev, GError **error)
     }
     GError *err = NULL;
     VtdDom *dom = vtd_drv_domain_new(u->drv, t, (unsigned)levels, &err);
-    if (!drv_call(dom != NULL, err, ev, error)) {
+    gboolean ok = dom != NULL;
+    if (!drv_call(ok, err, ev, error)) {
         return FALSE;
     }
     ReplayDomain *d = g_new0(ReplayDomain, 1);
@@ -790,8 +794,8 @@ static gboolean ev_attach(Replay *r, const TraceEvent *ev, GError **error)
         return FALSE;
     }
     GError *err = NULL;
-    return drv_call(vtd_drv_attach(d->unit->drv, d->dom, pcie_fn_rid(fn), pasid, &err), err, ev,
-                    error);
+    gboolean ok = vtd_drv_attach(d->unit->drv, d->dom, pcie_fn_rid(fn), pasid, &err);
+    return drv_call(ok, err, ev, error);
 }
 
 static gboolean ev_detach(Replay *r, const TraceEvent *ev, GError **error)
@@ -808,7 +812,8 @@ static gboolean ev_detach(Replay *r, const TraceEvent *ev, GError **error)
         return FALSE;
     }
     GError *err = NULL;
-    return drv_call(vtd_drv_detach(u->drv, pcie_fn_rid(fn), pasid, &err), err, ev, error);
+    gboolean ok = vtd_drv_detach(u->drv, pcie_fn_rid(fn), pasid, &err);
+    return drv_call(ok, err, ev, error);
 }
 
 static gboolean ev_map(Replay *r, const TraceEvent *ev, GError **error)
@@ -843,8 +848,8 @@ static gboolean ev_map(Replay *r, const TraceEvent *ev, GError **error)
         return ev_fail(error, ev, "page=%s: expected 4K, 2M or 1G", pg);
     }
     GError *err = NULL;
-    return drv_call(vtd_drv_map(d->unit->drv, d->dom, iova, pa, size, prot, page, &err), err, ev,
-                    error);
+    gboolean ok = vtd_drv_map(d->unit->drv, d->dom, iova, pa, size, prot, page, &err);
+    return drv_call(ok, err, ev, error);
 }
 
 static gboolean ev_unmap_flush(Replay *r, const TraceEvent *ev, GError **error)
@@ -901,7 +906,8 @@ static gboolean ev_device_caps(Replay *r, const TraceEvent *ev, GError **error)
         pcie_fn_config_write(fn, c + 4, 2, 1);
     }
     GError *err = NULL;
-    return drv_call(vtd_drv_set_device_caps(u->drv, pcie_fn_rid(fn), ats, pri, &err), err, ev, error);
+    gboolean ok = vtd_drv_set_device_caps(u->drv, pcie_fn_rid(fn), ats, pri, &err);
+    return drv_call(ok, err, ev, error);
 }
 
 static gboolean ev_prq(Replay *r, const TraceEvent *ev, GError **error)
@@ -915,7 +921,8 @@ static gboolean ev_prq(Replay *r, const TraceEvent *ev, GError **error)
     }
     GError *err = NULL;
     if (!strcmp(ev->words[0], "prq-enable")) {
-        return drv_call(vtd_drv_prq_enable(u->drv, &err), err, ev, error);
+        gboolean ok = vtd_drv_prq_enable(u->drv, &err);
+    return drv_call(ok, err, ev, error);
     }
     static const char *const known[] = { "code=", NULL };
     if (!check_opts(ev, 2, known, error)) {
@@ -934,7 +941,8 @@ static gboolean ev_prq(Replay *r, const TraceEvent *ev, GError **error)
     if (!vtd_drv_prq_next(u->drv, &pr)) {
         return ev_fail(error, ev, "the page request queue of '%s' is empty", ev->words[1]);
     }
-    return drv_call(vtd_drv_page_response(u->drv, &pr, rc, &err), err, ev, error);
+    gboolean ok = vtd_drv_page_response(u->drv, &pr, rc, &err);
+    return drv_call(ok, err, ev, error);
 }
 
 /* ---- expectations --------------------------------------------------------------- */
@@ -1277,8 +1285,8 @@ static const char *const qtest_cmds[] = {
 
 static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
 {
-    if (ev->kind == TRACE_EV_DMA) {
-        return ev_dma(r, ev, error);
+    if (ev->kind == TRACE_EV_DMA && r->sim) {
+        return ev_dma(r, ev, error);   /* the hot path */
     }
     const char *w0 = ev->words[0];
     if (!strcmp(w0, "platform")) {
@@ -1305,6 +1313,9 @@ static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
         return FALSE;
     }
     r->started = true;
+    if (ev->kind == TRACE_EV_DMA) {
+        return ev_dma(r, ev, error);
+    }
     if (g_strv_contains(qtest_cmds, w0)) {
         GString *line = g_string_new(NULL);
         TraceEvent copy = *ev;
