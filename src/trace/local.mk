@@ -18,3 +18,10 @@ EXTRA_DIST += tests/replay-traces.sh tests/traces/gen_bundled.py \
 	traces/corner-cases/legacy-faults.trace traces/corner-cases/ats-pri.trace \
 	traces/corner-cases/large-pages-and-passthrough.trace traces/corner-cases/qi-errors.trace \
 	traces/tests/legacy-basics.trace
+
+# make bench: replay speed against the read+tokenise floor
+BENCH_PROGS += replay_bench
+EXTRA_PROGRAMS += replay_bench
+CLEANFILES += replay_bench
+replay_bench_SOURCES = tests/bench/replay_bench.c
+replay_bench_LDADD = libvtdsim-internal.la $(JSON_LIBS) $(GLIB_LIBS) -lm

@@ -51,6 +51,12 @@ struct Replay {
     GHashTable *units;             /* name -> ReplayUnit * */
     GHashTable *domains;           /* name -> ReplayDomain * */
     GHashTable *devcache;          /* interned name -> PcieFn * */
+    GPtrArray *unit_list;          /* ReplayUnit *, for fast iteration */
+    /* one-entry cache of the hot path: the last DMA device and its unit */
+    const char *hot_name;
+    PcieFn *hot_fn;
+    PlatformVtd *hot_pv;
+    ReplayUnit *hot_unit;
     char *trace_dir;
     bool started;                  /* an event other than `platform` ran */
     /* the most recent device request */
@@ -100,6 +106,11 @@ static void run_reset(Replay *r)
     if (r->qtest) {
         vtdsim_qtest_free(r->qtest);
         r->qtest = NULL;
+    }
+    r->hot_name = NULL;
+    if (r->unit_list) {
+        g_ptr_array_free(r->unit_list, TRUE);
+        r->unit_list = NULL;
     }
     if (r->units) {
         g_hash_table_destroy(r->units);
@@ -182,11 +193,13 @@ static gboolean ensure_platform(Replay *r, const char *path, const TraceEvent *e
     r->units = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unit_free);
     r->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     r->devcache = g_hash_table_new(g_direct_hash, g_direct_equal);
+    r->unit_list = g_ptr_array_new();
     for (guint i = 0; i < r->p->vtd->len; i++) {
         PlatformVtd *pv = g_ptr_array_index(r->p->vtd, i);
         ReplayUnit *u = g_new0(ReplayUnit, 1);
         u->pv = pv;
         g_hash_table_insert(r->units, g_strdup(pv->name), u);
+        g_ptr_array_add(r->unit_list, u);
     }
     return TRUE;
 }
@@ -301,11 +314,8 @@ static gboolean parse_num(const TraceEvent *ev, const char *s, uint64_t *v, cons
 /* Snapshot of every unit's recorded-fault count, to tell whether a request faulted. */
 static void faults_mark(Replay *r)
 {
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, r->units);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        ReplayUnit *u = v;
+    for (guint i = 0; i < r->unit_list->len; i++) {
+        ReplayUnit *u = g_ptr_array_index(r->unit_list, i);
         u->faults_seen = vtd_unit_stats(u->pv->unit)->faults_recorded;
         vtd_unit_result_mark(u->pv->unit);
     }
@@ -316,7 +326,7 @@ static void outcome(Replay *r, PcieFn *fn)
 {
     r->last_xlate_valid = false;
     r->last_fault = false;
-    PlatformVtd *pv = platform_vtd_for(r->p, pcie_fn_rid(fn));
+    PlatformVtd *pv = fn == r->hot_fn ? r->hot_pv : platform_vtd_for(r->p, pcie_fn_rid(fn));
     if (!pv) {
         return;
     }
@@ -327,7 +337,7 @@ static void outcome(Replay *r, PcieFn *fn)
         r->last_xlate = *first;
         r->last_xlate_valid = true;
     }
-    ReplayUnit *u = g_hash_table_lookup(r->units, pv->name);
+    ReplayUnit *u = fn == r->hot_fn ? r->hot_unit : g_hash_table_lookup(r->units, pv->name);
     if (u && vtd_unit_stats(pv->unit)->faults_recorded != u->faults_seen && x &&
         x->status == VTD_XLATE_FAULT) {
         r->last_fault = true;
@@ -520,7 +530,7 @@ static gboolean ev_dma(Replay *r, const TraceEvent *ev, GError **error)
         return ev_fail(error, ev, "length %" G_GUINT64_FORMAT " outside 1..%u", (guint64)len,
                        DMA_MAX_LEN);
     }
-    PcieFn *fn = g_hash_table_lookup(r->devcache, devname);
+    PcieFn *fn = devname == r->hot_name ? r->hot_fn : g_hash_table_lookup(r->devcache, devname);
     if (!fn) {
         fn = device(r, devname, ev, error);
         if (!fn) {
@@ -529,6 +539,13 @@ static gboolean ev_dma(Replay *r, const TraceEvent *ev, GError **error)
         if (ev->kind == TRACE_EV_DMA) {
             g_hash_table_insert(r->devcache, (gpointer)devname, fn);
         }
+    }
+    if (ev->kind == TRACE_EV_DMA && devname != r->hot_name) {
+        /* bus numbers and scopes do not change under a trace's DMA stream */
+        r->hot_name = devname;
+        r->hot_fn = fn;
+        r->hot_pv = platform_vtd_for(r->p, pcie_fn_rid(fn));
+        r->hot_unit = r->hot_pv ? g_hash_table_lookup(r->units, r->hot_pv->name) : NULL;
     }
     g_byte_array_set_size(r->scratch, (guint)len);
     uint8_t *buf = r->scratch->data;
@@ -1316,6 +1333,8 @@ static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
     if (ev->kind == TRACE_EV_DMA) {
         return ev_dma(r, ev, error);
     }
+    /* any other event may renumber buses or change scopes: drop the hot-path cache */
+    r->hot_name = NULL;
     if (g_strv_contains(qtest_cmds, w0)) {
         GString *line = g_string_new(NULL);
         TraceEvent copy = *ev;

@@ -35,6 +35,8 @@ struct TraceReader {
     size_t cap;
     GPtrArray *words;     /* char * into buf, NULL-terminated for the event */
     GString *scratch;     /* binary text records */
+    GString *tt;          /* binary time-stamp strings */
+    const char *last_name;/* the last interned device name */
     TraceEvent ev;
     char *time_text;
     uint64_t top_done;
@@ -87,7 +89,7 @@ static Source *source_open(const char *path, GError **error, const Source *from,
     size_t n = fread(magic, 1, sizeof magic, f);
     if (n == 8 && !memcmp(magic, TRACE_BIN_MAGIC, 8)) {
         s->binary = true;
-        s->names = g_ptr_array_new_with_free_func(g_free);
+        s->names = g_ptr_array_new();   /* borrowed interned strings */
     } else {
         rewind(f);
     }
@@ -106,6 +108,7 @@ TraceReader *trace_reader_open(const char *path, GError **error)
     r->interned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     r->words = g_ptr_array_new();
     r->scratch = g_string_new(NULL);
+    r->tt = g_string_new(NULL);
     return r;
 }
 
@@ -118,6 +121,7 @@ void trace_reader_free(TraceReader *r)
     g_hash_table_destroy(r->interned);
     g_ptr_array_free(r->words, TRUE);
     g_string_free(r->scratch, TRUE);
+    g_string_free(r->tt, TRUE);
     g_free(r->buf);
     g_free(r->time_text);
     g_free(r);
@@ -392,7 +396,11 @@ static void classify_dma(TraceReader *r, TraceEvent *ev)
         }
     }
     ev->kind = TRACE_EV_DMA;
-    ev->dma_device = trace_intern(r->interned, w[2]);
+    /* streams name the same device line after line: skip the hash lookup then */
+    if (!r->last_name || strcmp(r->last_name, w[2])) {
+        r->last_name = trace_intern(r->interned, w[2]);
+    }
+    ev->dma_device = r->last_name;
     ev->dma_addr = addr;
     ev->dma_len = (uint32_t)len;
     ev->dma_pasid = (uint32_t)pasid;
@@ -490,9 +498,8 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
         bool has_time = op & TRACE_BIN_HAS_TIME;
         bool rel = op & TRACE_BIN_RELATIVE;
         unsigned type = (unsigned)op & TRACE_BIN_TYPE_MASK;
-        GString *tt = g_string_new(NULL);
+        GString *tt = r->tt;
         if (has_time && !get_string(r, s, tt)) {
-            g_string_free(tt, TRUE);
             fail(error, s, s->line, "truncated time stamp in binary record");
             return NULL;
         }
@@ -500,19 +507,17 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
         case TRACE_BIN_NAME: {
             uint64_t id;
             if (!get_varint(s, &id) || !get_string(r, s, r->scratch) || id != s->names->len) {
-                g_string_free(tt, TRUE);
                 fail(error, s, s->line, "malformed device-name record");
                 return NULL;
             }
-            g_ptr_array_add(s->names, g_strdup(r->scratch->str));
-            g_string_free(tt, TRUE);
-            s->line--;   /* name records are not events */
+            /* the interned copy: stable for the reader's lifetime, usable as a key */
+            g_ptr_array_add(s->names, (gpointer)trace_intern(r->interned, r->scratch->str));
+                        s->line--;   /* name records are not events */
             continue;
         }
         case TRACE_BIN_TEXT:
         case TRACE_BIN_BLANK: {
             if (!get_string(r, s, r->scratch)) {
-                g_string_free(tt, TRUE);
                 fail(error, s, s->line, "truncated text record");
                 return NULL;
             }
@@ -523,8 +528,7 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
                 g_string_prepend_c(r->scratch, ' ');
                 g_string_prepend(r->scratch, tt->str);
             }
-            g_string_free(tt, TRUE);
-            /* the record's own line for messages */
+                        /* the record's own line for messages */
             const TraceEvent *e = event_from_text(r, s, r->scratch->str, keep_blank, error);
             if (!e && error && *error) {
                 return NULL;
@@ -540,7 +544,6 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
                 !get_varint(s, &flags) ||
                 ((flags & TRACE_DMA_PASID) && !get_varint(s, &pasid)) ||
                 dev >= s->names->len || len == 0 || len > UINT32_MAX || pasid >= (1u << 20)) {
-                g_string_free(tt, TRUE);
                 fail(error, s, s->line, "malformed DMA record");
                 return NULL;
             }
@@ -548,7 +551,7 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
             int64_t delta = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
             s->last_addr += (uint64_t)delta;
             ev->kind = TRACE_EV_DMA;
-            ev->dma_device = trace_intern(r->interned, g_ptr_array_index(s->names, dev));
+            ev->dma_device = g_ptr_array_index(s->names, dev);
             ev->dma_addr = s->last_addr;
             ev->dma_len = (uint32_t)len;
             ev->dma_flags = (unsigned)flags;
@@ -557,26 +560,23 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
                 ev->has_time = true;
                 ev->time_relative = rel;
                 g_free(r->time_text);
-                r->time_text = g_string_free(tt, FALSE);
+                r->time_text = g_strdup(tt->str);
                 ev->time_text = r->time_text;
                 if (!trace_parse_time(ev->time_text, &ev->time, &rel)) {
                     fail(error, s, s->line, "bad time stamp '%s' in binary record", ev->time_text);
                     return NULL;
                 }
-            } else {
-                g_string_free(tt, TRUE);
             }
-            /* words for generic consumers (conversion, logs) */
-            trace_dma_words(r->scratch, ev);
-            char *copy = r->scratch->str;
-            char *c;
-            tokenize(r, copy, &c);
-            ev->words = (char **)r->words->pdata;
-            ev->nwords = r->words->len - 1;
+            /*
+             * No words are built for the hot path: consumers of DMA events use
+             * the decoded fields (trace_event_text() spells them out).
+             */
+            static char *dma_word[] = { (char *)"dma", NULL };
+            ev->words = dma_word;
+            ev->nwords = 1;
             return ev;
         }
         default:
-            g_string_free(tt, TRUE);
             fail(error, s, s->line, "unknown binary record type %u", type);
             return NULL;
         }
