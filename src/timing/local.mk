@@ -1,0 +1,1 @@
+# src/timing: the timing model (owner: timing)
