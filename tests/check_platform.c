@@ -180,9 +180,9 @@ START_TEST(test_qtest_intx_and_msi)
     ck_assert_str_eq(ask(s, "writel 0xfe000060 0x1"), "OK");
     /* the notification comes before the OK, as QEMU sends it */
     ck_assert_uint_eq(s->lines->len, before + 2);
-    ck_assert_str_eq(g_ptr_array_index(s->lines, before), "IRQ raise 17");
+    ck_assert_str_eq(g_ptr_array_index(s->lines, before), "IRQ raise 21");
     ck_assert_str_eq(ask(s, "writel 0xfe000064 0x1"), "OK");
-    ck_assert_str_eq(g_ptr_array_index(s->lines, s->lines->len - 2), "IRQ lower 17");
+    ck_assert_str_eq(g_ptr_array_index(s->lines, s->lines->len - 2), "IRQ lower 21");
     /* with MSI enabled, the message reaches the interrupt window with edu's RID */
     ck_assert_str_eq(ask(s, "outl 0xcf8 0x80000844"), "OK");
     ck_assert_str_eq(ask(s, "outl 0xcfc 0xfee01000"), "OK");   /* address lo: dest 1 */

@@ -2,6 +2,10 @@
  * The I/O APIC: register window, redirection table and message
  * generation (see ioapic.h).
  *
+ * IOREGSEL takes any access size; IOWIN only dword accesses (narrower
+ * ones read 0 and are ignored, as in QEMU 7.2 and as the 82093AA data
+ * sheet requires of software).
+ *
  * Everything is synchronous: an input change, an unmask or an EOI that
  * makes an entry fire calls the message callback before returning, so
  * Delivery Status never reads 1.  A guest cannot make the model abort:
@@ -13,8 +17,12 @@
 #include <glib.h>
 #include "models/ioapic/ioapic.h"
 
-/* Bits software may write in an RTE: all but Delivery Status, Remote IRR and 47:17 (reserved). */
-#define IOAPIC_RTE_WMASK UINT64_C(0xffff00000001afff)
+/*
+ * Bits software may write in an RTE: all but Delivery Status and Remote
+ * IRR.  The reserved bits 55:17 (47:17 in remappable format) keep what is
+ * written, as QEMU 7.2's IOAPIC does, so register dumps compare equal.
+ */
+#define IOAPIC_RTE_WMASK (~(IOAPIC_RTE_DELIVS | IOAPIC_RTE_REMOTE_IRR))
 
 struct Ioapic {
     IoapicMsgFn *msg;
@@ -164,9 +172,9 @@ static uint64_t ioapic_mmio_read(void *opaque, uint64_t off, unsigned size)
     uint64_t reg = off & ~UINT64_C(3);
     if (reg == IOAPIC_IOREGSEL)
         v = a->ioregsel;
-    else if (reg == IOAPIC_IOWIN)
+    else if (reg == IOAPIC_IOWIN && size == 4)
         v = ioapic_reg_read(a, a->ioregsel);
-    else
+    else   /* IOWIN is dword-only (QEMU 7.2 reads narrower accesses as 0) */
         return 0;   /* EOI is write-only; the rest of the window reads 0 */
     v >>= (off & 3) * 8;
     return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
@@ -183,11 +191,10 @@ static void ioapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned
     case IOAPIC_IOREGSEL:
         a->ioregsel = ((a->ioregsel & ~m) | (v & m)) & 0xff;
         break;
-    case IOAPIC_IOWIN: {
-        uint32_t old = ioapic_reg_read(a, a->ioregsel);
-        ioapic_reg_write(a, a->ioregsel, (old & ~m) | (v & m));
+    case IOAPIC_IOWIN:
+        if (size == 4)
+            ioapic_reg_write(a, a->ioregsel, v);
         break;
-    }
     case IOAPIC_EOI:
         if (m & 0xff)
             ioapic_eoi(a, (uint8_t)v);

@@ -101,6 +101,9 @@ int cmd_trace(int argc, char **argv)
         }
         return 0;
     }
-    fprintf(stderr, "usage: vtdsim trace convert IN OUT\n");
+    if (argc >= 3 && !strcmp(argv[2], "import")) {
+        return cmd_trace_import(argc, argv);
+    }
+    fprintf(stderr, "usage: vtdsim trace convert IN OUT | vtdsim trace import [options] INPUT\n");
     return 2;
 }

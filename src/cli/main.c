@@ -50,8 +50,15 @@ static void usage(FILE *f)
             "  demo [--platform FILE] [SCRIPT.qtest]    run the bundled walk-through (edu DMA\n"
             "                                           through VT-d, then a fault)\n"
             "  platform                                 print the built-in q35 platform file\n"
+            "  walk [--platform FILE] [--script SETUP.qtest] --rid BB:DD.F|NAME [--pasid N]\n"
+            "       [--priv] [--exec] [--write] [--ats] --addr ADDR [--data N]\n"
+            "       [--format text|json|dot|svg]\n"
+            "                                           explain a request step by step\n"
+            "  dump [--platform FILE] [--script SETUP.qtest] [--list] [FILE...]\n"
+            "                                           Linux debugfs intel-iommu files\n"
             "  replay [--log] [--json] [--quiet] TRACE...  replay DMA traces, check their expectations\n"
             "  trace convert IN OUT                     convert a trace between text and binary\n"
+            "  trace import [-o OUT] INPUT              Linux ftrace / kernel log -> trace + platform\n"
             "\n"
             "common options: -v/--verbose (device info messages on stderr), --help, --version\n");
 }
@@ -290,7 +297,25 @@ static int cmd_demo(int argc, char **argv)
     vtdsim_qtest_free(q);
     g_free(d.last);
     emu_sim_free(sim);
-    return bad ? 1 : 0;
+    if (o.arg) {
+        return bad ? 1 : 0;
+    }
+    /*
+     * Part two, the main job: replay a bundled DMA trace that reproduces a
+     * stale-IOTLB driver bug, with the per-request log and the summary.
+     */
+    const char *trace = VTDSIM_DATADIR "/stale-iotlb-bug.trace";
+    if (!g_file_test(trace, G_FILE_TEST_EXISTS)) {
+        trace = VTDSIM_SRCDIR "/traces/stale-iotlb-bug.trace";
+    }
+    printf("\n# Part two: replaying the bundled trace %s\n"
+           "# (a driver remaps an IOVA without invalidating the IOTLB; the device keeps\n"
+           "# reading the old buffer until the invalidation arrives)\n\n", trace);
+    fflush(stdout);
+    char *rargv[] = { argv[0], (char *)"replay", (char *)"--log", (char *)"--no-progress",
+                      (char *)trace, NULL };
+    int rrc = cmd_replay(5, rargv);
+    return bad ? 1 : rrc;
 }
 
 static int cmd_platform(int argc, char **argv)

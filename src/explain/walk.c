@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "models/vtd/vtd_entries.h"
+#include "models/vtd/vtd_ir.h"
 #include "models/vtd/vtd_regs.h"
 
 #define INTR_LO UINT64_C(0xFEE00000)
@@ -45,7 +46,7 @@ typedef struct Ex {
 const char *explain_kind_name(ExplainKind k)
 {
     static const char *const n[] = {"check", "root", "context", "pasid-dir", "pasid-entry",
-                                    "fs", "ss"};
+                                    "fs", "ss", "irte"};
     return (unsigned)k < G_N_ELEMENTS(n) ? n[k] : "?";
 }
 
@@ -333,12 +334,12 @@ static int ss_walk(Ex *x, uint64_t root, unsigned levels, uint64_t in, const cha
         FIELD(s, VtdSsPte, vtd_sspte, R, onoff(vtd_sspte_R(&p), "read allowed", "no read"));
         FIELD(s, VtdSsPte, vtd_sspte, W, onoff(vtd_sspte_W(&p), "write allowed", "no write"));
         FIELD(s, VtdSsPte, vtd_sspte, X, onoff(vtd_sspte_X(&p), "execute allowed", "no execute"));
-        if (lvl == 2 || lvl == 3)
-            FIELD(s, VtdSsPte, vtd_sspte, PS, onoff(vtd_sspte_PS(&p), "leaf: large page", "points to a table"));
         if (leaf) {
             FIELD(s, VtdSsPte, vtd_sspte, EMT, NULL);
             FIELD(s, VtdSsPte, vtd_sspte, IPAT, NULL);
         }
+        if (lvl == 2 || lvl == 3)
+            FIELD(s, VtdSsPte, vtd_sspte, PS, onoff(vtd_sspte_PS(&p), "leaf: large page", "points to a table"));
         FIELD(s, VtdSsPte, vtd_sspte, A, NULL);
         if (leaf) {
             FIELD(s, VtdSsPte, vtd_sspte, D, NULL);
@@ -690,8 +691,9 @@ static void iotlb_report(Ex *x)
     unsigned cperm = granted(x, &r);
     int crc = x->ats ? 0 : check_access(x, &r);
     const VtdXlateResult *t = &w->res;
-    bool same = t->status == VTD_XLATE_OK && !crc && t->out_addr == c->out_addr &&
-                t->perm == cperm && t->page_size == c->page_size;
+    bool same = (t->status == VTD_XLATE_OK && !crc && t->out_addr == c->out_addr &&
+                 t->perm == cperm && t->page_size == c->page_size) ||
+                (t->status == VTD_XLATE_FAULT && crc && (unsigned)crc == t->fault_reason);
     w->served = true;
     w->served_addr = c->out_addr;
     g_autofree char *ps = perm_str(cperm);
@@ -1393,4 +1395,94 @@ void explain_walk_free(ExplainWalk *w)
     g_ptr_array_free(w->cache_notes, TRUE);
     g_free(w->unit);
     g_free(w);
+}
+
+/* ---- interrupt requests ------------------------------------------------------- */
+
+void explain_interrupt(ExplainWalk *w, AddrSpace *mem, uint64_t irta, bool ire, uint32_t data)
+{
+    if (w->res.status != VTD_XLATE_INTERRUPT)
+        return;
+    Ex x;
+    memset(&x, 0, sizeof x);
+    x.mem = mem;
+    x.w = w;
+    x.req = &w->req;
+    VtdMsiAddr ma = {{w->req.addr}};
+    ExplainStep *s = step_new(&x, EXPLAIN_CHECK, g_strdup("interrupt message address"));
+    s->raw[0] = w->req.addr;
+    s->nwords = 1;
+    s->read_ok = true;
+    FIELD(s, VtdMsiAddr, vtd_msi, FEE, NULL);
+    FIELD(s, VtdMsiAddr, vtd_msi, IF, onoff(vtd_msi_IF(&ma), "remappable format", "compatibility format"));
+    if (!ire) {
+        set_verdict(s, g_strdup("GSTS.IRES=0: interrupt remapping is off, the message is "
+                                "delivered as it is (compatibility format)"));
+        return;
+    }
+    if (!vtd_msi_IF(&ma)) {
+        set_verdict(s, g_strdup("compatibility format: passed on only while GSTS.CFIS=1 and "
+                                "IRTA.EIME=0, else blocked (fault 0x25)"));
+        return;
+    }
+    FIELD(s, VtdMsiAddr, vtd_msi, HANDLE, NULL);
+    FIELD(s, VtdMsiAddr, vtd_msi, SHV, onoff(vtd_msi_SHV(&ma), "subhandle in data[15:0]", "no subhandle"));
+    FIELD(s, VtdMsiAddr, vtd_msi, HANDLE_15, NULL);
+    uint64_t index = vtd_msi_HANDLE(&ma) | (vtd_msi_HANDLE_15(&ma) << 15);
+    if (vtd_msi_SHV(&ma))
+        index += data & 0xffff;
+    uint64_t entries = 2ull << (irta & 0xf);
+    set_verdict(s, g_strdup_printf("interrupt index %" G_GINT64_MODIFIER "u%s", (guint64)index,
+                                   vtd_msi_SHV(&ma) ? " (handle + subhandle)" : ""));
+    if (index >= entries) {
+        check_step(&x, "interrupt index",
+                   g_strdup_printf("index %" G_GINT64_MODIFIER "u is beyond the %" G_GINT64_MODIFIER
+                                   "u entries of the table (IRTA.S=%u): fault 0x21",
+                                   (guint64)index, (guint64)entries, (unsigned)(irta & 0xf)));
+        return;
+    }
+    ExplainStep *e = step_new(&x, EXPLAIN_IRTE, g_strdup("interrupt remapping table entry"));
+    e->table = irta & PG_MASK;
+    e->index = index;
+    e->index_from = g_strdup("interrupt index");
+    e->addr = e->table + index * 16;
+    e->nwords = 2;
+    e->read_ok = rd64(&x, e->addr, &e->raw[0]) && rd64(&x, e->addr + 8, &e->raw[1]);
+    if (!e->read_ok) {
+        set_verdict(e, g_strdup("the IRTE cannot be read: fault 0x23"));
+        return;
+    }
+    VtdIrte t = {{e->raw[0], e->raw[1]}};
+    FIELD(e, VtdIrte, vtd_irte, P, onoff(vtd_irte_P(&t), "present", "not present"));
+    FIELD(e, VtdIrte, vtd_irte, FPD, NULL);
+    FIELD(e, VtdIrte, vtd_irte, IM, onoff(vtd_irte_IM(&t), "posted", "remapped"));
+    if (vtd_irte_IM(&t)) {
+        FIELD(e, VtdIrte, vtd_irte, URG, NULL);
+        FIELD(e, VtdIrte, vtd_irte, VV, g_strdup_printf("virtual vector %u", (unsigned)vtd_irte_VV(&t)));
+        FIELD(e, VtdIrte, vtd_irte, PDA_L, NULL);
+        FIELD(e, VtdIrte, vtd_irte, PDA_H, g_strdup_printf("posted-interrupt descriptor at 0x%"
+                                                           G_GINT64_MODIFIER "x",
+                                                           (guint64)vtd_irte_pda(&t)));
+    } else {
+        FIELD(e, VtdIrte, vtd_irte, DM, onoff(vtd_irte_DM(&t), "logical", "physical"));
+        FIELD(e, VtdIrte, vtd_irte, RH, NULL);
+        FIELD(e, VtdIrte, vtd_irte, TM, onoff(vtd_irte_TM(&t), "level", "edge"));
+        FIELD(e, VtdIrte, vtd_irte, DLM, NULL);
+        FIELD(e, VtdIrte, vtd_irte, V, g_strdup_printf("vector %u", (unsigned)vtd_irte_V(&t)));
+        FIELD(e, VtdIrte, vtd_irte, DST, NULL);
+    }
+    FIELD(e, VtdIrte, vtd_irte, SID, NULL);
+    FIELD(e, VtdIrte, vtd_irte, SQ, NULL);
+    FIELD(e, VtdIrte, vtd_irte, SVT, NULL);
+    if (!vtd_irte_P(&t))
+        set_verdict(e, g_strdup("not present: fault 0x22"));
+    else if (vtd_irte_IM(&t))
+        set_verdict(e, g_strdup_printf("posted: virtual vector %u into the descriptor at 0x%"
+                                       G_GINT64_MODIFIER "x", (unsigned)vtd_irte_VV(&t),
+                                       (guint64)vtd_irte_pda(&t)));
+    else
+        set_verdict(e, g_strdup_printf("remapped: vector 0x%02x to destination 0x%x (source-ID "
+                                       "check SVT=%u, the interrupt-remapping model decides)",
+                                       (unsigned)vtd_irte_V(&t), (unsigned)vtd_irte_DST(&t),
+                                       (unsigned)vtd_irte_SVT(&t)));
 }

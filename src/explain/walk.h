@@ -54,9 +54,10 @@ typedef enum ExplainKind {
     EXPLAIN_PASID_ENTRY,
     EXPLAIN_FS,               /* first-stage paging entry */
     EXPLAIN_SS,               /* second-stage paging entry */
+    EXPLAIN_IRTE,             /* interrupt remapping table entry */
 } ExplainKind;
 
-/** Name of a step kind ("root", "context", "pasid-dir", "pasid-entry", "fs", "ss", "check"). */
+/** Name of a step kind ("root", "context", "pasid-dir", "pasid-entry", "fs", "ss", "irte", "check"). */
 const char *explain_kind_name(ExplainKind k);
 
 typedef struct ExplainStep {
@@ -103,6 +104,19 @@ typedef struct ExplainWalk {
 ExplainWalk *explain_walk(AddrSpace *mem, const VtdXlateConfig *cfg, const VtdXlate *caches,
                           const char *unit, const VtdXlateRequest *req);
 void explain_walk_free(ExplainWalk *w);
+
+/**
+ * explain_interrupt:
+ * For a walk that ended as an interrupt request (status
+ * VTD_XLATE_INTERRUPT), appends the interrupt-remapping steps: the MSI
+ * address decoded (remappable or compatibility format, handle, SHV with
+ * subhandle @data[15:0]) and, when remapping is enabled (@ire) and the
+ * format is remappable, the IRTE read from the table at @irta (latched
+ * IRTA: base 63:12, S 3:0) with its fields.  The verdict on the interrupt
+ * is the interrupt-remapping model's (vtd_unit_remap_interrupt()); this
+ * only shows the entry it will use.  Does nothing for other walks.
+ */
+void explain_interrupt(ExplainWalk *w, AddrSpace *mem, uint64_t irta, bool ire, uint32_t data);
 
 /** Appends the step-by-step text explanation. */
 void explain_format_text(const ExplainWalk *w, GString *out);

@@ -199,7 +199,7 @@ void platform_irq_set_gsi(Platform *p, unsigned gsi, bool level)
     ioapic_set_irq(s->ioapic, gsi, level);
 }
 
-void platform_irq_intx(Platform *p, PcieFn *fn, unsigned root_pin, bool level)
+unsigned platform_intx_gsi(PcieFn *fn, unsigned root_pin)
 {
     /* PIRQ A..D -> GSI 16..19, by the slot of the root-bus ancestor */
     PcieFn *up = fn;
@@ -207,7 +207,16 @@ void platform_irq_intx(Platform *p, PcieFn *fn, unsigned root_pin, bool level)
         up = pcie_fn_parent(up);
     }
     unsigned slot = PCIE_DEV(pcie_fn_rid(up));
-    platform_irq_set_gsi(p, 16 + (slot + root_pin - 1) % 4, level);
+    /*
+     * QEMU's q35 (ICH9) routes root-bus slots to PIRQ E..H, i.e. GSI 20..23:
+     * edu at 00:01.0 INTA raises GSI 21 there, and so here.
+     */
+    return 20 + (slot + root_pin - 1) % 4;
+}
+
+void platform_irq_intx(Platform *p, PcieFn *fn, unsigned root_pin, bool level)
+{
+    platform_irq_set_gsi(p, platform_intx_gsi(fn, root_pin), level);
 }
 
 void platform_irq_eoi(Platform *p, uint8_t vector)

@@ -117,6 +117,8 @@ void platform_irq_msi(Platform *p, uint16_t rid, uint64_t addr, uint32_t data);
 void platform_irq_deliver(Platform *p, uint16_t rid, uint64_t addr, uint32_t data);
 /** A PCI INTx level change of @fn after swizzling to root pin @root_pin. */
 void platform_irq_intx(Platform *p, PcieFn *fn, unsigned root_pin, bool level);
+/** The IOAPIC input that root pin @root_pin (1..4) of @fn's root-bus slot drives. */
+unsigned platform_intx_gsi(PcieFn *fn, unsigned root_pin);
 /** Sets IOAPIC input @gsi directly (legacy devices, tests). */
 void platform_irq_set_gsi(Platform *p, unsigned gsi, bool level);
 /** The local APIC's EOI broadcast for @vector (ends level-triggered IOAPIC interrupts). */

@@ -12,7 +12,12 @@ vtdsim_SOURCES = src/cli/main.c
 vtdsim_CPPFLAGS = $(AM_CPPFLAGS) -DVTDSIM_DATADIR='"$(pkgdatadir)"'
 vtdsim_LDADD = libvtdsim-internal.la $(JSON_LIBS) $(GLIB_LIBS)
 
-dist_pkgdata_DATA = traces/demo-legacy-dma.qtest
+dist_pkgdata_DATA = traces/demo-legacy-dma.qtest traces/stale-iotlb-bug.trace \
+	traces/nic-rx-strict.trace traces/nic-rx-persistent.trace traces/nvme-queue.trace \
+	traces/scalable-pasid.trace
+vtdsimplatformsdir = $(pkgdatadir)/platforms
+dist_vtdsimplatforms_DATA = traces/platforms/server.platform traces/platforms/q35.platform \
+	traces/platforms/sriov-nic.platform
 
 check_PROGRAMS += tests/check_platform
 TESTS += tests/check_platform
@@ -24,9 +29,9 @@ TESTS += tests/qtest-diff.sh tests/cli.sh
 EXTRA_DIST += tests/qtest-diff.sh tests/qtest_diff.py tests/cli.sh \
 	tests/qtest/legacy-map-and-fault.qtest tests/qtest/chipset-and-edu.qtest \
 	tests/qtest/legacy-qi-and-stale-iotlb.qtest tests/qtest/legacy-faults-and-register-inv.qtest \
+	tests/qtest/edu-intx.qtest \
 	tests/golden/cli-lspci-q35.expected tests/golden/cli-groups-topo.expected \
 	tests/platforms/topo.platform tests/platforms/bad-line.platform
-dist_noinst_DATA += traces/platforms/q35.platform traces/platforms/sriov-nic.platform
 
 # host-side driver library
 libvtdsim_internal_la_SOURCES += src/driver/vtd_driver.c
@@ -51,3 +56,4 @@ TESTS += tests/check_irq
 tests_check_irq_SOURCES = tests/check_irq.c tests/check_util.h
 tests_check_irq_CFLAGS = $(TEST_CFLAGS)
 tests_check_irq_LDADD = $(TEST_LDADD)
+EXTRA_DIST += tests/qtest/ioapic-registers.qtest docs/interrupt-remapping.md

@@ -1167,6 +1167,8 @@ static EmuSim *platform_build(const char *text, const char *source, GError **err
             }
         }
     }
+    /* the interrupt side needs the finished memory map and units (IOAPIC window, IR) */
+    platform_irq_realize(p);
     g_strfreev(pf.lines);
     g_key_file_free(pf.kf);
     return sim;

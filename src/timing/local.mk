@@ -1,1 +1,1 @@
-# src/timing: the timing model (owner: timing)
+# timing model (owner: timing)
