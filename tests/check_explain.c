@@ -246,6 +246,12 @@ START_TEST(test_legacy_fault_golden)
     g_autofree char *j = json_of(w);
     /* the wording comes from the one fault-reason table */
     ck_assert_ptr_nonnull(strstr(t, vtd_fault_reason_str(VTD_FR_WRITE_DENIED)));
+    ck_assert_uint_ge(w->linux_log->len, 3);
+    ck_assert_str_eq(g_ptr_array_index(w->linux_log, 0),
+                     "DMAR: [DMA Write NO_PASID] Request device [00:02.0] fault addr 0x2000 "
+                     "[fault reason 0x05] Write request to a page without write permission");
+    ck_assert_str_eq(g_ptr_array_index(w->linux_log, 1),
+                     "DMAR: Dump dmar0 table entries for IOVA 0x2000");
     golden("explain-legacy-write-fault.txt", t);
     golden("explain-legacy-write-fault.json", j);
     explain_walk_free(w);
@@ -690,6 +696,11 @@ START_TEST(test_dump_scalable_golden)
     golden("dump-scalable-dmar_translation_struct.txt", dmar);
     golden("dump-scalable-domain_translation_struct.txt", dom);
     golden("dump-scalable-invalidation_queue.txt", iq);
+    g_autofree char *regset = dump_of(&fx, "iommu_regset");
+    /* RTADDR with TTM=01, GSTS with TES|RTPS|QIES */
+    ck_assert_ptr_nonnull(strstr(regset, "\nGSTS            \t0x1c\t\t0x00000000c4000000\n"));
+    golden("dump-scalable-iommu_regset.txt", regset);
+    golden("dump-scalable-ir_translation_struct.txt", ir);
     char **files = explain_dump_files(fx.sim);
     ck_assert_uint_eq(g_strv_length(files), 6);
     ck_assert_str_eq(files[5], "0000:00:02.0/1/domain_translation_struct");

@@ -433,9 +433,12 @@ static gboolean inv_iotlb_only(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t s
 
 VtdDrv *vtd_drv_new(EmuSim *sim, AddrSpace *mem, const VtdDrvConfig *cfg, GError **error)
 {
-    if ((cfg->pool_base | cfg->pool_size) & (PAGE - 1) || cfg->pool_size < 8 * PAGE) {
+    /* address 0 is not a valid table address here: page_alloc() uses it for "none" */
+    if ((cfg->pool_base | cfg->pool_size) & (PAGE - 1) || cfg->pool_size < 8 * PAGE ||
+        cfg->pool_base == 0 || cfg->pool_base + cfg->pool_size < cfg->pool_base) {
         g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
-                    "vtd driver: the table pool must be 4 KiB aligned and at least 32 KiB");
+                    "vtd driver: the table pool must be 4 KiB aligned, at least 32 KiB, and not "
+                    "start at address 0");
         return NULL;
     }
     VtdDrv *d = g_new0(VtdDrv, 1);

@@ -29,6 +29,8 @@ EXPLAIN_GOLDEN = \
 	tests/golden/dump-scalable-dmar_translation_struct.txt \
 	tests/golden/dump-scalable-domain_translation_struct.txt \
 	tests/golden/dump-scalable-invalidation_queue.txt \
+	tests/golden/dump-scalable-iommu_regset.txt \
+	tests/golden/dump-scalable-ir_translation_struct.txt \
 	tests/golden/explain-lesson01-read.txt \
 	tests/golden/explain-lesson01-write-fault.txt \
 	tests/golden/explain-lesson01-not-present.txt \

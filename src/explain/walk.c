@@ -15,6 +15,7 @@
  */
 #include "explain/walk.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "models/vtd/vtd_entries.h"
@@ -339,7 +340,8 @@ static int ss_walk(Ex *x, uint64_t root, unsigned levels, uint64_t in, const cha
             FIELD(s, VtdSsPte, vtd_sspte, IPAT, NULL);
         }
         if (lvl == 2 || lvl == 3)
-            FIELD(s, VtdSsPte, vtd_sspte, PS, onoff(vtd_sspte_PS(&p), "leaf: large page", "points to a table"));
+            FIELD(s, VtdSsPte, vtd_sspte, PS,
+                  onoff(vtd_sspte_PS(&p), "leaf: large page", "points to a table"));
         FIELD(s, VtdSsPte, vtd_sspte, A, NULL);
         if (leaf) {
             FIELD(s, VtdSsPte, vtd_sspte, D, NULL);
@@ -527,7 +529,8 @@ static int fs_walk(Ex *x, uint64_t va, bool nested, FsO *o, FsTrail *t)
         if (leaf)
             FIELD(s, VtdFsPte, vtd_fspte, D, NULL);
         if (lvl == 2 || lvl == 3)
-            FIELD(s, VtdFsPte, vtd_fspte, PS, onoff(vtd_fspte_PS(&p), "leaf: large page", "points to a table"));
+            FIELD(s, VtdFsPte, vtd_fspte, PS,
+                  onoff(vtd_fspte_PS(&p), "leaf: large page", "points to a table"));
         if (leaf)
             FIELD(s, VtdFsPte, vtd_fspte, G, NULL);
         FIELD(s, VtdFsPte, vtd_fspte, ADDR,
@@ -961,10 +964,14 @@ static bool root_entry(Ex *x, uint64_t *ctp)
         *ctp = vtd_re_CTP(&re) << 12;
     } else {
         bool upper = devfn >= 128;
-        FIELD(s, VtdRootEntry, vtd_sre, LP, onoff(vtd_sre_LP(&re), "lower half present", "lower half not present"));
-        FIELD(s, VtdRootEntry, vtd_sre, LCTP, ptr_meaning(vtd_sre_LCTP(&re), "context table for devfn 0x00-0x7f"));
-        FIELD(s, VtdRootEntry, vtd_sre, UP, onoff(vtd_sre_UP(&re), "upper half present", "upper half not present"));
-        FIELD(s, VtdRootEntry, vtd_sre, UCTP, ptr_meaning(vtd_sre_UCTP(&re), "context table for devfn 0x80-0xff"));
+        FIELD(s, VtdRootEntry, vtd_sre, LP,
+              onoff(vtd_sre_LP(&re), "lower half present", "lower half not present"));
+        FIELD(s, VtdRootEntry, vtd_sre, LCTP,
+              ptr_meaning(vtd_sre_LCTP(&re), "context table for devfn 0x00-0x7f"));
+        FIELD(s, VtdRootEntry, vtd_sre, UP,
+              onoff(vtd_sre_UP(&re), "upper half present", "upper half not present"));
+        FIELD(s, VtdRootEntry, vtd_sre, UCTP,
+              ptr_meaning(vtd_sre_UCTP(&re), "context table for devfn 0x80-0xff"));
         uint64_t half = re.val[upper];
         if (!(upper ? vtd_sre_UP(&re) : vtd_sre_LP(&re))) {
             fault_at(x, s, VTD_FR_SM_ROOT_NOT_PRESENT, VTD_FSTRUCT_ROOT,
@@ -1015,10 +1022,13 @@ static VtdXlateStatus translate_legacy(Ex *x)
     VtdContextEntry c = {{s->raw[0], s->raw[1]}};
     unsigned tt = (unsigned)vtd_ce_TT(&c), aw = (unsigned)vtd_ce_AW(&c);
     FIELD(s, VtdContextEntry, vtd_ce, P, onoff(vtd_ce_P(&c), "present", "not present"));
-    FIELD(s, VtdContextEntry, vtd_ce, FPD, onoff(vtd_ce_FPD(&c), "faults not recorded", "faults recorded"));
+    FIELD(s, VtdContextEntry, vtd_ce, FPD,
+          onoff(vtd_ce_FPD(&c), "faults not recorded", "faults recorded"));
     FIELD(s, VtdContextEntry, vtd_ce, TT, g_strdup(tt_meaning(tt)));
-    FIELD(s, VtdContextEntry, vtd_ce, SLPTPTR, ptr_meaning(vtd_ce_SLPTPTR(&c), "second-stage table"));
-    FIELD(s, VtdContextEntry, vtd_ce, AW, g_strdup_printf("%u-level table, %u-bit addresses", aw + 2, 30 + 9 * aw));
+    FIELD(s, VtdContextEntry, vtd_ce, SLPTPTR,
+          ptr_meaning(vtd_ce_SLPTPTR(&c), "second-stage table"));
+    FIELD(s, VtdContextEntry, vtd_ce, AW,
+          g_strdup_printf("%u-level table, %u-bit addresses", aw + 2, 30 + 9 * aw));
     FIELD(s, VtdContextEntry, vtd_ce, DID, g_strdup_printf("domain %u", (unsigned)vtd_ce_DID(&c)));
     context_cache_report(x, s, c.val, 2);
     if (!vtd_ce_P(&c))
@@ -1096,14 +1106,22 @@ static VtdXlateStatus translate_scalable(Ex *x)
     VtdSmContextEntry c = {{s->raw[0], s->raw[1], s->raw[2], s->raw[3]}};
     uint64_t ndir = 1ull << (vtd_sce_PDTS(&c) + 7);
     FIELD(s, VtdSmContextEntry, vtd_sce, P, onoff(vtd_sce_P(&c), "present", "not present"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, FPD, onoff(vtd_sce_FPD(&c), "faults not recorded", "faults recorded"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, DTE, onoff(vtd_sce_DTE(&c), "device-TLB (ATS) enabled", "no ATS"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, PASIDE, onoff(vtd_sce_PASIDE(&c), "requests with PASID allowed", "requests with PASID blocked"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, PRE, onoff(vtd_sce_PRE(&c), "page requests allowed", "no page requests"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, PDTS, g_strdup_printf("%" G_GINT64_MODIFIER "u directory entries", (guint64)ndir));
-    FIELD(s, VtdSmContextEntry, vtd_sce, PASIDDIRPTR, ptr_meaning(vtd_sce_PASIDDIRPTR(&c), "PASID directory"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, RID_PASID, g_strdup("PASID used for requests without PASID"));
-    FIELD(s, VtdSmContextEntry, vtd_sce, RID_PRIV, onoff(vtd_sce_RID_PRIV(&c), "requests without PASID are supervisor", "requests without PASID are user"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, FPD,
+          onoff(vtd_sce_FPD(&c), "faults not recorded", "faults recorded"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, DTE,
+          onoff(vtd_sce_DTE(&c), "device-TLB (ATS) enabled", "no ATS"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, PASIDE,
+          onoff(vtd_sce_PASIDE(&c), "requests with PASID allowed", "requests with PASID blocked"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, PRE,
+          onoff(vtd_sce_PRE(&c), "page requests allowed", "no page requests"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, PDTS,
+          g_strdup_printf("%" G_GINT64_MODIFIER "u directory entries", (guint64)ndir));
+    FIELD(s, VtdSmContextEntry, vtd_sce, PASIDDIRPTR,
+          ptr_meaning(vtd_sce_PASIDDIRPTR(&c), "PASID directory"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, RID_PASID,
+          g_strdup("PASID used for requests without PASID"));
+    FIELD(s, VtdSmContextEntry, vtd_sce, RID_PRIV,
+          onoff(vtd_sce_RID_PRIV(&c), "requests without PASID are supervisor", "requests without PASID are user"));
     context_cache_report(x, s, c.val, 4);
     if (!vtd_sce_P(&c))
         return fault_at(x, s, VTD_FR_SM_CONTEXT_NOT_PRESENT, VTD_FSTRUCT_CONTEXT,
@@ -1163,8 +1181,10 @@ static VtdXlateStatus translate_scalable(Ex *x)
                         g_strdup("the directory entry cannot be read"));
     VtdPasidDirEntry de = {{d->raw[0]}};
     FIELD(d, VtdPasidDirEntry, vtd_pdire, P, onoff(vtd_pdire_P(&de), "present", "not present"));
-    FIELD(d, VtdPasidDirEntry, vtd_pdire, FPD, onoff(vtd_pdire_FPD(&de), "faults not recorded", "faults recorded"));
-    FIELD(d, VtdPasidDirEntry, vtd_pdire, SMPTBLPTR, ptr_meaning(vtd_pdire_SMPTBLPTR(&de), "PASID table"));
+    FIELD(d, VtdPasidDirEntry, vtd_pdire, FPD,
+          onoff(vtd_pdire_FPD(&de), "faults not recorded", "faults recorded"));
+    FIELD(d, VtdPasidDirEntry, vtd_pdire, SMPTBLPTR,
+          ptr_meaning(vtd_pdire_SMPTBLPTR(&de), "PASID table"));
     if (!vtd_pdire_P(&de))
         return fault_at(x, d, VTD_FR_SM_PDIR_NOT_PRESENT, VTD_FSTRUCT_PASID_DIR,
                         g_strdup("not present"));
@@ -1193,15 +1213,20 @@ static VtdXlateStatus translate_scalable(Ex *x)
     memcpy(pe.val, e->raw, sizeof pe.val);
     unsigned pgtt = (unsigned)vtd_pe_PGTT(&pe);
     FIELD(e, VtdPasidEntry, vtd_pe, P, onoff(vtd_pe_P(&pe), "present", "not present"));
-    FIELD(e, VtdPasidEntry, vtd_pe, FPD, onoff(vtd_pe_FPD(&pe), "faults not recorded", "faults recorded"));
-    FIELD(e, VtdPasidEntry, vtd_pe, AW, g_strdup_printf("second stage: %u-level, %u-bit", (unsigned)vtd_pe_AW(&pe) + 2, 30 + 9 * (unsigned)vtd_pe_AW(&pe)));
+    FIELD(e, VtdPasidEntry, vtd_pe, FPD,
+          onoff(vtd_pe_FPD(&pe), "faults not recorded", "faults recorded"));
+    FIELD(e, VtdPasidEntry, vtd_pe, AW,
+          g_strdup_printf("second stage: %u-level, %u-bit", (unsigned)vtd_pe_AW(&pe) + 2, 30 + 9 * (unsigned)vtd_pe_AW(&pe)));
     FIELD(e, VtdPasidEntry, vtd_pe, PGTT, g_strdup(pgtt_meaning(pgtt)));
     FIELD(e, VtdPasidEntry, vtd_pe, SSADE, NULL);
-    FIELD(e, VtdPasidEntry, vtd_pe, SSPTPTR, ptr_meaning(vtd_pe_SSPTPTR(&pe), "second-stage table"));
+    FIELD(e, VtdPasidEntry, vtd_pe, SSPTPTR,
+          ptr_meaning(vtd_pe_SSPTPTR(&pe), "second-stage table"));
     FIELD(e, VtdPasidEntry, vtd_pe, DID, g_strdup_printf("domain %u", (unsigned)vtd_pe_DID(&pe)));
     FIELD(e, VtdPasidEntry, vtd_pe, PGSNP, NULL);
-    FIELD(e, VtdPasidEntry, vtd_pe, SRE, onoff(vtd_pe_SRE(&pe), "supervisor requests allowed", "supervisor requests blocked"));
-    FIELD(e, VtdPasidEntry, vtd_pe, FSPM, g_strdup(vtd_pe_FSPM(&pe) ? "5-level first stage" : "4-level first stage"));
+    FIELD(e, VtdPasidEntry, vtd_pe, SRE,
+          onoff(vtd_pe_SRE(&pe), "supervisor requests allowed", "supervisor requests blocked"));
+    FIELD(e, VtdPasidEntry, vtd_pe, FSPM,
+          g_strdup(vtd_pe_FSPM(&pe) ? "5-level first stage" : "4-level first stage"));
     FIELD(e, VtdPasidEntry, vtd_pe, WPE, NULL);
     FIELD(e, VtdPasidEntry, vtd_pe, FSPTPTR, ptr_meaning(vtd_pe_FSPTPTR(&pe), "first-stage table"));
     if (x->xl) {
@@ -1356,6 +1381,114 @@ static VtdXlateStatus translate(Ex *x)
     }
 }
 
+/* ---- what Linux logs ------------------------------------------------------------- */
+
+static void L(Ex *x, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void L(Ex *x, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_ptr_array_add(x->w->linux_log, g_strdup_printf("DMAR: %s", body));
+    g_free(body);
+}
+
+/*
+ * The fault line of drivers/iommu/intel/dmar.c and the table dump a kernel
+ * built with CONFIG_DMAR_DEBUG adds (peers.md 2.5), re-read from memory as
+ * the kernel reads it: no checks beyond present bits, requests without PASID
+ * dumped with PASID 0.  The wording of the reason is ours (the one table).
+ */
+static void linux_log(Ex *x)
+{
+    const VtdXlateRequest *q = x->req;
+    const VtdXlateResult *r = &x->w->res;
+    uint8_t bus = q->sid >> 8, devfn = q->sid & 0xff;
+    g_autofree char *tag = q->pasid_present ? g_strdup_printf("PASID 0x%x", q->pasid)
+                                            : g_strdup("NO_PASID");
+    L(x, "[%s %s] Request device [%02x:%02x.%d] fault addr 0x%" G_GINT64_MODIFIER
+      "x [fault reason 0x%02x] %s", q->write ? "DMA Write" : "DMA Read", tag, bus, devfn >> 3,
+      devfn & 7, (guint64)r->fault_addr, r->fault_reason, vtd_fault_reason_str(r->fault_reason));
+    L(x, "Dump %s table entries for IOVA 0x%" G_GINT64_MODIFIER "x", x->w->unit,
+      (guint64)r->fault_addr);
+    bool sm = ((x->cfg->rtaddr >> 10) & 3) == 1;
+    uint64_t rta = x->cfg->rtaddr & PG_MASK, lo, hi;
+    rd64(x, rta + bus * 16ull, &lo);
+    rd64(x, rta + bus * 16ull + 8, &hi);
+    if (sm)
+        L(x, "scalable mode root entry: hi 0x%016" G_GINT64_MODIFIER "x, low 0x%016"
+          G_GINT64_MODIFIER "x", (guint64)hi, (guint64)lo);
+    else
+        L(x, "root entry: 0x%016" G_GINT64_MODIFIER "x", (guint64)lo);
+    uint64_t half = sm && devfn >= 0x80 ? hi : lo;
+    if (!(half & 1)) {
+        L(x, "context table is not present");
+        return;
+    }
+    uint64_t ca = (half & PG_MASK & 0x000fffffffffffffull) +
+                  (sm ? (devfn & 0x7f) * 32ull : devfn * 16ull);
+    uint64_t clo, chi;
+    rd64(x, ca, &clo);
+    rd64(x, ca + 8, &chi);
+    L(x, "context entry: hi 0x%016" G_GINT64_MODIFIER "x, low 0x%016" G_GINT64_MODIFIER "x",
+      (guint64)chi, (guint64)clo);
+    unsigned level;
+    uint64_t table;
+    if (!sm) {
+        if (!(clo & 1)) {
+            L(x, "legacy mode page table is not present");
+            return;
+        }
+        level = (unsigned)(chi & 7) + 2;
+        table = clo & PG_MASK;
+    } else {
+        if (!(clo & 1)) {
+            L(x, "pasid directory table is not present");
+            return;
+        }
+        uint32_t pasid = q->pasid_present ? q->pasid : 0;
+        uint64_t de;
+        rd64(x, (clo & PG_MASK) + (pasid >> 6) * 8ull, &de);
+        if (!(de & 1)) {
+            L(x, "pasid directory entry is not present");
+            return;
+        }
+        L(x, "pasid dir entry: 0x%016" G_GINT64_MODIFIER "x", (guint64)de);
+        uint64_t pa = (de & PG_MASK & 0x000fffffffffffffull) + (pasid & 63) * 64ull, pe[8];
+        for (int i = 0; i < 8; i++) {
+            rd64(x, pa + 8 * i, &pe[i]);
+            L(x, "pasid table entry[%d]: 0x%016" G_GINT64_MODIFIER "x", i, (guint64)pe[i]);
+        }
+        if (!(pe[0] & 1)) {
+            L(x, "scalable mode page table is not present");
+            return;
+        }
+        VtdPasidEntry p;
+        memcpy(p.val, pe, sizeof pe);
+        if (vtd_pe_PGTT(&p) == VTD_PGTT_FIRST_STAGE) {
+            level = vtd_pe_FSPM(&p) ? 5 : 4;
+            table = pe[2] & PG_MASK;
+        } else {
+            level = (unsigned)vtd_pe_AW(&p) + 2;
+            table = pe[0] & PG_MASK;
+        }
+    }
+    uint64_t pfn = r->fault_addr >> 12;
+    for (;; level--) {
+        uint64_t e;
+        rd64(x, (table & 0x000fffffffffffffull) + ((pfn >> (9 * (level - 1))) & 511) * 8, &e);
+        L(x, "pte level: %u, pte value: 0x%016" G_GINT64_MODIFIER "x", level, (guint64)e);
+        if (!(e & 3)) {
+            L(x, "page table not present at level %u", level - 1);
+            break;
+        }
+        if (level == 1 || (e & (1u << 7)))
+            break;
+        table = e & PG_MASK & 0x000fffffffffffffull;
+    }
+}
+
 ExplainWalk *explain_walk(AddrSpace *mem, const VtdXlateConfig *cfg, const VtdXlate *caches,
                           const char *unit, const VtdXlateRequest *req)
 {
@@ -1383,7 +1516,10 @@ ExplainWalk *explain_walk(AddrSpace *mem, const VtdXlateConfig *cfg, const VtdXl
     x.priv = req->pasid_present && req->priv;
     x.exec = req->pasid_present && req->exec;
     x.pasid_tag = -1;
+    w->linux_log = g_ptr_array_new_with_free_func(g_free);
     translate(&x);
+    if (w->res.status == VTD_XLATE_FAULT && w->res.fault_record)
+        linux_log(&x);
     return w;
 }
 
@@ -1391,6 +1527,7 @@ void explain_walk_free(ExplainWalk *w)
 {
     if (!w)
         return;
+    g_ptr_array_free(w->linux_log, TRUE);
     g_ptr_array_free(w->steps, TRUE);
     g_ptr_array_free(w->cache_notes, TRUE);
     g_free(w->unit);
@@ -1414,7 +1551,8 @@ void explain_interrupt(ExplainWalk *w, AddrSpace *mem, uint64_t irta, bool ire, 
     s->nwords = 1;
     s->read_ok = true;
     FIELD(s, VtdMsiAddr, vtd_msi, FEE, NULL);
-    FIELD(s, VtdMsiAddr, vtd_msi, IF, onoff(vtd_msi_IF(&ma), "remappable format", "compatibility format"));
+    FIELD(s, VtdMsiAddr, vtd_msi, IF,
+          onoff(vtd_msi_IF(&ma), "remappable format", "compatibility format"));
     if (!ire) {
         set_verdict(s, g_strdup("GSTS.IRES=0: interrupt remapping is off, the message is "
                                 "delivered as it is (compatibility format)"));
@@ -1426,7 +1564,8 @@ void explain_interrupt(ExplainWalk *w, AddrSpace *mem, uint64_t irta, bool ire, 
         return;
     }
     FIELD(s, VtdMsiAddr, vtd_msi, HANDLE, NULL);
-    FIELD(s, VtdMsiAddr, vtd_msi, SHV, onoff(vtd_msi_SHV(&ma), "subhandle in data[15:0]", "no subhandle"));
+    FIELD(s, VtdMsiAddr, vtd_msi, SHV,
+          onoff(vtd_msi_SHV(&ma), "subhandle in data[15:0]", "no subhandle"));
     FIELD(s, VtdMsiAddr, vtd_msi, HANDLE_15, NULL);
     uint64_t index = vtd_msi_HANDLE(&ma) | (vtd_msi_HANDLE_15(&ma) << 15);
     if (vtd_msi_SHV(&ma))
@@ -1458,7 +1597,8 @@ void explain_interrupt(ExplainWalk *w, AddrSpace *mem, uint64_t irta, bool ire, 
     FIELD(e, VtdIrte, vtd_irte, IM, onoff(vtd_irte_IM(&t), "posted", "remapped"));
     if (vtd_irte_IM(&t)) {
         FIELD(e, VtdIrte, vtd_irte, URG, NULL);
-        FIELD(e, VtdIrte, vtd_irte, VV, g_strdup_printf("virtual vector %u", (unsigned)vtd_irte_VV(&t)));
+        FIELD(e, VtdIrte, vtd_irte, VV,
+              g_strdup_printf("virtual vector %u", (unsigned)vtd_irte_VV(&t)));
         FIELD(e, VtdIrte, vtd_irte, PDA_L, NULL);
         FIELD(e, VtdIrte, vtd_irte, PDA_H, g_strdup_printf("posted-interrupt descriptor at 0x%"
                                                            G_GINT64_MODIFIER "x",

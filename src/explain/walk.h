@@ -92,6 +92,8 @@ typedef struct ExplainWalk {
     bool stale;               /* some cache would serve something other than the tables */
     bool served;              /* the IOTLB (not the tables) would answer */
     uint64_t served_addr;     /* ... with this address */
+    GPtrArray *linux_log;     /* char *: what a Linux host logs for a recorded fault
+                                 (the fault line and the CONFIG_DMAR_DEBUG table dump) */
 } ExplainWalk;
 
 /**

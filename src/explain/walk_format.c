@@ -158,6 +158,12 @@ void explain_format_text(const ExplainWalk *w, GString *out)
     if (w->stale)
         g_string_append(out, "\nWARNING: a cache holds a translation that differs from the "
                              "tables: software changed a table without invalidating.\n");
+    if (w->linux_log->len) {
+        g_string_append(out, "\nWhat a Linux host logs for this fault (the table dump needs "
+                             "CONFIG_DMAR_DEBUG):\n");
+        for (guint i = 0; i < w->linux_log->len; i++)
+            g_string_append_printf(out, "  %s\n", (const char *)g_ptr_array_index(w->linux_log, i));
+    }
 }
 
 /* ---- JSON -------------------------------------------------------------------- */
@@ -337,7 +343,13 @@ void explain_format_json(const ExplainWalk *w, GString *o)
     }
     g_string_append_c(o, ',');
     jbool(o, "stale", w->stale);
-    g_string_append(o, "}\n");
+    g_string_append(o, ",\"linux_log\":[");
+    for (guint i = 0; i < w->linux_log->len; i++) {
+        if (i)
+            g_string_append_c(o, ',');
+        explain_json_string(o, g_ptr_array_index(w->linux_log, i));
+    }
+    g_string_append(o, "]}\n");
 }
 
 /* ---- DOT --------------------------------------------------------------------- */

@@ -166,13 +166,8 @@ static inline bool region_has(const MemRegion *r, uint64_t addr)
 MemRegion *addr_space_find(AddrSpace *as, uint64_t addr)
 {
     /*
-     * The cache may only answer when no higher-priority region could also
-     * decode the address; we keep it simple and trust it only for the
-     * highest-priority match found by the last full search, which is
-     * exactly what the full search would find again for an address inside
-     * it unless a region that outranks it also covers the address.  So the
-     * cache is checked against outranking regions lazily: it is set only
-     * when the matching region is not overlapped by any higher one.
+     * The cache holds the last match only when no region that outranks it
+     * overlaps it anywhere, so any address inside it decodes to it.
      */
     MemRegion *c = as->last;
     if (c && region_has(c, addr)) {
@@ -242,10 +237,13 @@ static bool size_valid(unsigned size)
     return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
-MemTxResult addr_space_read(AddrSpace *as, uint64_t addr, unsigned size, uint64_t *val)
+/*
+ * The decode step shared by single accesses: the region that takes an
+ * access of @size bytes at @addr, or the error the access gets.
+ */
+static MemTxResult decode(AddrSpace *as, uint64_t addr, unsigned size, MemRegion **out)
 {
     g_assert(size_valid(size));
-    *val = as->unassigned & size_mask(size);
     if (addr >= as->size || as->size - addr < size) {
         return MEMTX_DECODE_ERROR;
     }
@@ -257,6 +255,22 @@ MemTxResult addr_space_read(AddrSpace *as, uint64_t addr, unsigned size, uint64_
         if (addr - r->base > r->size - size) {
             return MEMTX_DECODE_ERROR;
         }
+    } else if (!access_ok(r, addr, size)) {
+        return MEMTX_ACCESS_ERROR;
+    }
+    *out = r;
+    return MEMTX_OK;
+}
+
+MemTxResult addr_space_read(AddrSpace *as, uint64_t addr, unsigned size, uint64_t *val)
+{
+    MemRegion *r;
+    MemTxResult res = decode(as, addr, size, &r);
+    *val = as->unassigned & size_mask(size);
+    if (res != MEMTX_OK) {
+        return res;
+    }
+    if (r->ram) {
         uint8_t b[8];
         physmem_read(r->ram, r->ram_offset + (addr - r->base), b, size);
         uint64_t v = 0;
@@ -264,40 +278,28 @@ MemTxResult addr_space_read(AddrSpace *as, uint64_t addr, unsigned size, uint64_
             v = (v << 8) | b[i];
         }
         *val = v;
-        return MEMTX_OK;
+    } else {
+        *val = mmio_read(r, addr - r->base, size);
     }
-    if (!access_ok(r, addr, size)) {
-        return MEMTX_ACCESS_ERROR;
-    }
-    *val = mmio_read(r, addr - r->base, size);
     return MEMTX_OK;
 }
 
 MemTxResult addr_space_write(AddrSpace *as, uint64_t addr, unsigned size, uint64_t val)
 {
-    g_assert(size_valid(size));
-    if (addr >= as->size || as->size - addr < size) {
-        return MEMTX_DECODE_ERROR;
-    }
-    MemRegion *r = addr_space_find(as, addr);
-    if (!r) {
-        return MEMTX_DECODE_ERROR;
+    MemRegion *r;
+    MemTxResult res = decode(as, addr, size, &r);
+    if (res != MEMTX_OK) {
+        return res;
     }
     if (r->ram) {
-        if (addr - r->base > r->size - size) {
-            return MEMTX_DECODE_ERROR;
-        }
         uint8_t b[8];
         for (unsigned i = 0; i < size; i++) {
             b[i] = (uint8_t)(val >> (8 * i));
         }
         physmem_write(r->ram, r->ram_offset + (addr - r->base), b, size);
-        return MEMTX_OK;
+    } else {
+        mmio_write(r, addr - r->base, val & size_mask(size), size);
     }
-    if (!access_ok(r, addr, size)) {
-        return MEMTX_ACCESS_ERROR;
-    }
-    mmio_write(r, addr - r->base, val & size_mask(size), size);
     return MEMTX_OK;
 }
 

@@ -710,8 +710,8 @@ static gboolean ev_iommu(Replay *r, const TraceEvent *ev, GError **error)
     GError *err = NULL;
     u->drv = vtd_drv_new(r->sim, r->p->mem, &cfg, &err);
     if (!u->drv) {
-        ev_fail(error, ev, "%s", err->message);
-        g_error_free(err);
+        ev_fail(error, ev, "%s", err ? err->message : "bring-up failed");
+        g_clear_error(&err);
         return FALSE;
     }
     return TRUE;
