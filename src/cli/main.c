@@ -59,6 +59,8 @@ static void usage(FILE *f)
             "  replay [--log] [--json] [--quiet] TRACE...  replay DMA traces, check their expectations\n"
             "  trace convert IN OUT                     convert a trace between text and binary\n"
             "  trace import [-o OUT] INPUT              Linux ftrace / kernel log -> trace + platform\n"
+            "  bench --experiment NAME|all [--profile NAME] [--config FILE] [--svg FILE]\n"
+            "                                           timing calibration against published figures\n"
             "\n"
             "common options: -v/--verbose (device info messages on stderr), --help, --version\n");
 }

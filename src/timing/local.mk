@@ -1,7 +1,8 @@
 # timing model (owner: timing): src/timing, its tests, the bench subcommand
 libvtdsim_internal_la_SOURCES += \
-	src/timing/timing_params.c src/timing/timing_model.c
-noinst_HEADERS += src/timing/timing.h
+	src/timing/timing_params.c src/timing/timing_model.c src/timing/timing_exp.c
+noinst_HEADERS += src/timing/timing.h src/timing/timing_exp.h
+vtdsim_SOURCES += src/cli/cmd_bench.c
 
 check_PROGRAMS += tests/check_timing
 TESTS += tests/check_timing
