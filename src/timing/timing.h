@@ -74,7 +74,7 @@ GQuark timing_error_quark(void);
     X(link_cpl_coalesce, "link.cpl_coalesce", BOOL, "bool", \
       "host returns completions of up to MPS bytes (true) or one per RCB block (false)") \
     X(link_req_hdr_bytes, "link.req_hdr_bytes", BYTES, "bytes", \
-      "per MRd/MWr TLP overhead on the wire: 4 framing/sequence + 12..16 header + 4 LCRC + 4 DW-3 header") \
+      "per MRd/MWr TLP overhead on the wire: 16 B header (64-bit address) + 8 B sequence number, LCRC and framing") \
     X(link_cpl_hdr_bytes, "link.cpl_hdr_bytes", BYTES, "bytes", "per CplD TLP overhead on the wire (12 B header + 8 B DLL/framing)") \
     X(link_ecrc, "link.ecrc", BOOL, "bool", "ECRC on every TLP (+4 bytes)") \
     X(link_dllp_bytes, "link.dllp_bytes", BYTES, "bytes", "size of one DLLP (Ack or UpdateFC) on the wire") \
@@ -85,14 +85,14 @@ GQuark timing_error_quark(void);
     X(link_skp, "link.skp", BOOL, "bool", "SKP ordered sets: 4 symbols every 1538 (Gen3+) / 1180 (Gen1-2)") \
     X(link_latency, "link.latency_ns", TIME, "ns", "one-way latency of the link (PHY/DLL pipelines and flight), excluding serialisation") \
     X(link_np_credits, "link.np_credits", COUNT, "TLPs", \
-      "non-posted header credits of the receiving port: reads in flight between the link and the translation") \
+      "non-posted header credits of the receiving port: reads in flight between the link and the translation (0 = unlimited)") \
     X(link_ph_credits, "link.ph_credits", COUNT, "TLPs", \
-      "posted header credits of the receiving port: writes in flight until the host accepts them") \
+      "posted header credits of the receiving port: writes in flight until the host accepts them (0 = unlimited)") \
     X(sw_hops, "switch.hops", COUNT, "switches", "switches between the device and the root port") \
     X(sw_latency, "switch.latency_ns", TIME, "ns", "cut-through latency of one switch, each direction") \
     X(dev_issue, "dev.issue_ns", TIME, "ns", "device DMA engine: from the DMA being issued to its first TLP on the link") \
     X(dev_cpl, "dev.cpl_ns", TIME, "ns", "device: from the last completion byte to the DMA being done") \
-    X(dev_tags, "dev.tags", COUNT, "tags", "read requests a device keeps outstanding at most (tags)") \
+    X(dev_tags, "dev.tags", COUNT, "tags", "read requests a device keeps outstanding at most (tags; 0 = unlimited)") \
     X(rc_latency, "rc.latency_ns", TIME, "ns", "root port + root complex (IIO) latency, each direction") \
     X(rc_line_bytes, "rc.line_bytes", BYTES, "bytes", "host cache line size: the unit of host-side work") \
     X(rc_read_req, "rc.read_req_ns", TIME, "ns", "host pipeline occupancy per read request") \
@@ -108,7 +108,7 @@ GQuark timing_error_quark(void);
     X(ctx_lookup, "ctx.lookup_ns", TIME, "ns", "context-cache lookup on the miss path") \
     X(pasid_lookup, "pasid.lookup_ns", TIME, "ns", "PASID-cache lookup on the miss path") \
     X(psc_lookup, "psc.lookup_ns", TIME, "ns", "one paging-structure-cache probe on the miss path") \
-    X(walk_slots, "walk.slots", COUNT, "walkers", "page walks in flight at once (page-walk tracker entries)") \
+    X(walk_slots, "walk.slots", COUNT, "walkers", "page walks in flight at once (page-walk tracker entries; 0 = unlimited)") \
     X(walk_fixed, "walk.fixed_ns", TIME, "ns", "walk overhead besides table reads (request/return inside the IIO)") \
     X(walk_merge, "walk.merge", BOOL, "bool", "a translation of a page whose walk is in flight waits for it (no second walk)") \
     X(qi_desc, "qi.desc_ns", TIME, "ns", "invalidation queue: fetch and apply one descriptor") \

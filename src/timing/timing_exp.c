@@ -18,35 +18,10 @@
 #include "models/vtd/vtd.h"
 #include "platform/platform.h"
 
-void timing_tlp_from_xlate(TimingTlp *t, const VtdXlateResult *r)
-{
-    t->ctx_lookup = t->pasid_lookup = false;
-    t->psc_probes = 0;
-    t->mem_reads = t->mem_writes = 0;
-    t->walk_tag = 0;
-    bool hit = r->cache_hit & (1u << VTD_CACHE_IOTLB);
-    bool miss = r->cache_miss & (1u << VTD_CACHE_IOTLB);
-    if (r->status == VTD_XLATE_FAULT) {
-        t->xl = TIMING_XL_FAULT;
-    } else if (r->status != VTD_XLATE_OK || (!hit && !miss)) {
-        t->xl = TIMING_XL_NONE;
-        return;
-    } else {
-        t->xl = hit ? TIMING_XL_HIT : TIMING_XL_MISS;
-    }
-    unsigned probed = r->cache_hit | r->cache_miss;
-    t->ctx_lookup = (probed >> VTD_CACHE_CONTEXT) & 1;
-    t->pasid_lookup = (probed >> VTD_CACHE_PASID) & 1;
-    for (unsigned c = VTD_CACHE_PSC_PML5; c <= VTD_CACHE_PSC_PDE; c++) {
-        t->psc_probes += (probed >> c) & 1;
-    }
-    t->mem_reads = (uint8_t)MIN(r->mem_reads, 255u);
-    t->mem_writes = (uint8_t)MIN(r->mem_writes, 255u);
-    uint64_t ps = r->page_size ? r->page_size : 4096;
-    t->walk_tag = (t->addr & ~(ps - 1)) ^ ((uint64_t)r->did << 52) ^ (ps >> 12);
-}
-
 /* ---- the rig: platform, driver, domain --------------------------------------- */
+
+#define KB(x) ((uint64_t)(x) << 10)
+#define MB(x) ((uint64_t)(x) << 20)
 
 #define RIG_REG_BASE 0xFED90000ull
 #define RIG_POOL_BASE 0x10000000ull   /* 256 MiB: tables */
@@ -212,6 +187,38 @@ static void rig_run_unloaded(Rig *r, const TimingParams *p, uint64_t window, uin
     timing_model_free(m);
 }
 
+/*
+ * Host-time cost of the model: the same random 64 B reads over a 4 MiB
+ * window (IOTLB misses and hits mixed) translated by the unit, without and
+ * with timing_dma().  For `make bench` only (wall-clock time is never a test).
+ */
+gboolean timing_exp_speed(unsigned n, double *func_ns, double *timed_ns, GError **error)
+{
+    TimingParams p;
+    timing_params_profile(&p, "xeon-e5", NULL);
+    Rig rig;
+    if (!rig_init(&rig, &p, KB(4), 0, error)) {
+        return FALSE;
+    }
+    TimingTlp t[16];
+    for (int pass = 0; pass < 2; pass++) {
+        TimingModel *m = pass ? timing_model_new(&p) : NULL;
+        rig.rng = UINT64_C(0x2545F4914F6CDD1D);
+        gint64 t0 = g_get_monotonic_time();
+        for (unsigned i = 0; i < n; i++) {
+            unsigned k = rig_tlps(&rig, rig_addr(&rig, MB(4), 64, 64), 64, false, t, G_N_ELEMENTS(t));
+            if (m) {
+                timing_dma(m, RIG_RID, 0, false, t, k, NULL);
+            }
+        }
+        double ns = (double)(g_get_monotonic_time() - t0) * 1000.0 / n;
+        *(pass ? timed_ns : func_ns) = ns;
+        timing_model_free(m);
+    }
+    rig_free(&rig);
+    return TRUE;
+}
+
 /* ---- results ------------------------------------------------------------------ */
 
 static TimingExpResult *result_new(const char *name, const TimingParams *p)
@@ -285,9 +292,6 @@ static TimingExpPoint *find_point(TimingExpResult *r, double x)
 }
 
 /* ---- the experiments ---------------------------------------------------------- */
-
-#define KB(x) ((uint64_t)(x) << 10)
-#define MB(x) ((uint64_t)(x) << 20)
 
 /* pcie-bench BDW E5-2630v4, iommu-nosp, bw_dma_win_sweep_rd_rnd_64.txt, HWarm (timing.md 2.1) */
 static const struct {

@@ -15,27 +15,15 @@
  * throughput is measured over the timed requests only, after a warm-up
  * that fills the caches.
  *
- * Also here: the text table (simulated vs published with ratios), the
- * SVG plot of an experiment (our own SVG writer, no gnuplot), and the
- * NIC translation helper timing_tlp_from_xlate() that turns an engine
- * result into the facts the model needs.
+ * Also here: the text table (simulated vs published with ratios) and the
+ * SVG plot of an experiment (our own SVG writer, no gnuplot).
  */
 #ifndef VTDSIM_TIMING_TIMING_EXP_H
 #define VTDSIM_TIMING_TIMING_EXP_H
 
 #include <glib.h>
 #include "timing/timing.h"
-#include "models/vtd/vtd_xlate.h"
-
-/**
- * timing_tlp_from_xlate:
- * Fills the translation facts of @t (addr and bytes already set) from the
- * engine's result @r for it: IOTLB hit/miss, the other caches probed,
- * table reads and A/D writes, the page (page base and domain) for miss
- * merging.  Requests the engine did not translate with the IOTLB
- * (TE=0, pass-through, interrupt window, UR) become TIMING_XL_NONE.
- */
-void timing_tlp_from_xlate(TimingTlp *t, const VtdXlateResult *r);
+#include "timing/timing_vtd.h"
 
 /** One point of an experiment: x, simulated and published values of up to two series. */
 typedef struct TimingExpPoint {
@@ -80,5 +68,12 @@ void timing_exp_result_free(TimingExpResult *r);
 void timing_exp_result_text(const TimingExpResult *r, GString *out);
 /** Appends a standalone SVG plot: simulated lines, published points. */
 void timing_exp_result_svg(const TimingExpResult *r, GString *out);
+
+/**
+ * timing_exp_speed:
+ * Wall-clock cost per DMA (ns) of @n translated random reads without
+ * (*@func_ns) and with (*@timed_ns) the timing model.  For benchmarks.
+ */
+gboolean timing_exp_speed(unsigned n, double *func_ns, double *timed_ns, GError **error);
 
 #endif
