@@ -1,6 +1,6 @@
 /*
- * Calibration experiments: the pcie-bench and IOTLB measurements of
- * /work/shared/reference/timing.md section 7, reproduced on a simulated
+ * Calibration experiments: the pcie-bench, IOTLB and F&S measurements of
+ * /work/shared/reference/timing.md section 7 (V1-V6), reproduced on a simulated
  * platform and compared point by point with the published figures.
  *
  * Each experiment builds a q35 platform with one Gen3 x8 endpoint and a
@@ -52,7 +52,8 @@ typedef struct TimingExpOptions {
     uint64_t seed;                /* 0: a fixed seed */
 } TimingExpOptions;
 
-/** NULL-terminated list: window-sweep, miss-penalty, miss-ceiling, hugepage, tlp-sawtooth. */
+/** NULL-terminated list: window-sweep, miss-penalty, miss-ceiling, hugepage, tlp-sawtooth,
+ * strict-vs-lazy. */
 const char *const *timing_exp_names(void);
 
 /**
