@@ -351,6 +351,50 @@ START_TEST(test_platform_topology_firmware)
 }
 END_TEST
 
+/*
+ * Two VT-d units with device scopes (DRHD semantics): the unit whose scope
+ * names a device handles its requests, the INCLUDE_PCI_ALL unit the rest.
+ * A request from each device, with translation on and no tables, faults in
+ * its own unit only.
+ */
+START_TEST(test_platform_two_units_scopes)
+{
+    static const char text[] =
+        "[platform]\nfirmware = full\n"
+        "[device a]\ntype = endpoint\nbdf = 00:02.0\n"
+        "[device b]\ntype = endpoint\nbdf = 00:03.0\n"
+        "[vtd unit-a]\nbase = 0xFED91000\nscope = a\n"
+        "[vtd rest]\nbase = 0xFED90000\nscope = all\n";
+    GError *err = NULL;
+    EmuSim *sim = vtdsim_platform_new_from_data(text, "two-units", &err);
+    ck_assert_msg(sim != NULL, "%s", err ? err->message : "");
+    Platform *p = platform_get(sim);
+    PcieFn *a = platform_find_device(p, "a"), *b = platform_find_device(p, "b");
+    ck_assert_str_eq(platform_vtd_for(p, pcie_fn_rid(a))->name, "unit-a");
+    ck_assert_str_eq(platform_vtd_for(p, pcie_fn_rid(b))->name, "rest");
+    /* root table at 0x100000 (empty), SRTP then TE on both units */
+    static const uint64_t bases[] = { 0xFED90000, 0xFED91000 };
+    for (unsigned i = 0; i < 2; i++) {
+        addr_space_write(p->mem, bases[i] + 0x20, 8, 0x100000);
+        addr_space_write(p->mem, bases[i] + 0x18, 4, 0x40000000);
+        addr_space_write(p->mem, bases[i] + 0x18, 4, 0x80000000);
+    }
+    uint64_t v = 0, fsts;
+    ck_assert_int_eq(pcie_fn_dma_read(a, 0x1000, &v, 8, NULL), PCIE_CPL_UR);
+    addr_space_read(p->mem, 0xFED91034, 4, &fsts);
+    ck_assert_uint_eq(fsts & 2, 2);                 /* recorded by unit-a */
+    addr_space_read(p->mem, 0xFED90034, 4, &fsts);
+    ck_assert_uint_eq(fsts & 2, 0);                 /* not by the other */
+    ck_assert_int_eq(pcie_fn_dma_read(b, 0x1000, &v, 8, NULL), PCIE_CPL_UR);
+    addr_space_read(p->mem, 0xFED90034, 4, &fsts);
+    ck_assert_uint_eq(fsts & 2, 2);
+    /* a scope naming a device that does not exist is an error naming the line */
+    g_autofree char *m = load_error("[platform]\n[vtd x]\nbase = 0xFED90000\nscope = nosuch\n");
+    ck_assert_str_eq(m, "bad.platform:4: [vtd x] scope: 'nosuch' is not a device name or BDF of this platform");
+    emu_sim_free(sim);
+}
+END_TEST
+
 /* The built-in platform and a file on disk load; two machines do not interfere. */
 START_TEST(test_platform_two_machines)
 {
@@ -384,6 +428,7 @@ static Suite *suite_platform(void)
     tcase_add_test(tc, test_platform_errors_name_line);
     tcase_add_test(tc, test_platform_topology_firmware);
     tcase_add_test(tc, test_platform_two_machines);
+    tcase_add_test(tc, test_platform_two_units_scopes);
     suite_add_tcase(s, tc);
     return s;
 }
