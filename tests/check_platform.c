@@ -292,7 +292,7 @@ START_TEST(test_platform_errors_name_line)
           "bad.platform:4: [device a] bdf: '00:1x.0' is not BB:DD.F (hex)" },
         { "[platform]\n[device a]\ntype = edu\nbdf = 00:00.0\n", NULL },
         { "[platform]\n[device a]\ntype = endpoint\nbdf = 00:02.0\nbar0 = mem64:3K\n", NULL },
-        { "[platform]\n[widget]\n", "bad.platform:2: [widget]: unknown group (expected [platform], [chipset], [device NAME] or [vtd NAME])" },
+        { "[platform]\n[widget]\n", "bad.platform:2: [widget]: unknown group (expected [platform], [chipset], [timing], [device NAME] or [vtd NAME])" },
         { "[platform\n", "bad.platform:1: malformed group header '[platform' (expected [name])" },
     };
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -332,6 +332,9 @@ START_TEST(test_stats_exports)
     ck_assert(g_str_has_prefix(csv->str,
                                "dev,outcome,count,bytes,mean_ns,p50_ns,p90_ns,p99_ns,p999_ns,min_ns,max_ns\n"
                                "00:02.0,miss,10,640,550.000,"));
+    /* the histogram: 100 ns falls into [98.304, 100.352) ns (2048 ps buckets in 64..131 ns) */
+    ck_assert(strstr(csv->str, "\n\ndev,outcome,lo_ns,hi_ns,count\n00:02.0,miss,98.304,100.352,1\n") != NULL);
+    ck_assert(strstr(csv->str, "\n00:03.0,hit,0.000,0.001,1\n") != NULL);
     /* walker busy 500 of 500 ns in both windows */
     ck_assert(strstr(csv->str, "\nt_ns,walker_occupancy,host_occupancy\n0,1.0000,0.0000\n500,1.0000,"
                                "0.0000\n") != NULL);
@@ -348,6 +351,9 @@ START_TEST(test_stats_exports)
     ck_assert_uint_eq(json_array_get_length(devs), 2);
     ck_assert_str_eq(json_object_get_string_member(json_array_get_object_element(devs, 1), "device"),
                      "00:03.0");
+    JsonObject *hs = json_object_get_object_member(json_array_get_object_element(devs, 0), "histograms");
+    ck_assert_uint_eq(json_array_get_length(json_object_get_array_member(hs, "miss")), 10);
+    ck_assert(!json_object_has_member(hs, "hit"));
     g_string_free(js, TRUE);
 
     GString *txt = g_string_new(NULL);
@@ -554,6 +560,30 @@ START_TEST(test_from_xlate)
     ck_assert_int_eq(t[0].xl, TIMING_XL_NONE);
     timing_tlp_from_xlate(&t[0], NULL);
     ck_assert_int_eq(t[0].xl, TIMING_XL_NONE);
+
+    /* the replayer's one call: 64 KiB write = 256 TLPs of 256 B over 16 pages */
+    TimingParams q;
+    slow_link(&q);
+    q.link_mps = 256;
+    q.walk_fixed = 100000 * NS_;
+    q.walk_merge = 1;
+    /* the first page walks for 100 us and its 15 other TLPs (arriving every 1120 ns) merge
+     * onto that walk; the later pages hit (@last) */
+    TimingModel *m = timing_model_new(&q);
+    TimingOutcome o;
+    EmuTick done = timing_dma_xlate(m, 7, 0, 0x10000, 65536, true, &first, &last, &o);
+    ck_assert_int_eq(o, TIMING_OUT_MISS);
+    /* 256 writes of 280 B at 4 ns/B serialise back to back: the last ends at 286720 ns */
+    ck_assert_uint_eq(done, 256 * 280 * 4 * NS_);
+    TimingCounters c;
+    timing_model_counters(m, &c);
+    ck_assert_uint_eq(c.tlps, 256);
+    ck_assert_uint_eq(c.walks, 1);
+    ck_assert_uint_eq(c.merged, 15);
+    /* nothing translated */
+    ck_assert_uint_eq(timing_dma_xlate(m, 8, 0, 0, 64, false, NULL, NULL, &o), (96 + 336) * NS_);
+    ck_assert_int_eq(o, TIMING_OUT_BYPASS);
+    timing_model_free(m);
 }
 END_TEST
 

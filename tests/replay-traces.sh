@@ -46,4 +46,13 @@ if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d[
 else
     echo "FAIL: JSON summary"; cat "$tmp/j.json"; fail=1
 fi
+# timing: with the xeon-e5 profile an IOTLB miss costs about 300 ns more than a hit (timing.md)
+"$V" replay --no-progress "$T/experiments/miss-penalty-64m.trace" > "$tmp/t.out" 2>&1
+hit=$(awk '$1 == "00:02.0" && $2 == "hit" { print $5 }' "$tmp/t.out")
+miss=$(awk '$1 == "00:02.0" && $2 == "miss" { print $5 }' "$tmp/t.out")
+if [ -n "$hit" ] && [ -n "$miss" ] && awk -v h="$hit" -v m="$miss" 'BEGIN { d = m - h; exit !(d > 250 && d < 400) }'; then
+    echo "PASS: replay latencies (hit $hit ns, miss $miss ns)"
+else
+    echo "FAIL: replay latencies (hit '$hit', miss '$miss')"; cat "$tmp/t.out"; fail=1
+fi
 exit $fail

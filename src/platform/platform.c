@@ -1116,14 +1116,38 @@ static EmuSim *platform_build(const char *text, const char *source, GError **err
 
     /* devices, in file order */
     groups = g_key_file_get_groups(pf.kf, NULL);
+    /* timing parameters (docs/timing.md); functional runs use the ideal profile */
+    timing_params_profile(&p->timing, "ideal", NULL);
+    if (g_key_file_has_group(pf.kf, "timing")) {
+        if (!timing_params_from_keyfile(&p->timing, pf.kf, "timing", &err) ||
+            !timing_params_validate(&p->timing, &err)) {
+            const char *key = NULL;
+            g_auto(GStrv) tkeys = g_key_file_get_keys(pf.kf, "timing", NULL, NULL);
+            for (unsigned i = 0; tkeys && tkeys[i] && !key; i++) {
+                if (strstr(err->message, tkeys[i])) {
+                    key = tkeys[i];
+                }
+            }
+            /* the timing parser already says "[timing] KEY: "; keep only its reason */
+            const char *msg = err->message;
+            if (key && g_str_has_prefix(msg, "[timing] ")) {
+                const char *after = strstr(msg, ": ");
+                msg = after ? after + 2 : msg;
+            }
+            pf_fail(error, &pf, "timing", key, "%s", msg);
+            g_clear_error(&err);
+            goto fail;
+        }
+    }
     for (unsigned i = 0; groups[i]; i++) {
         const char *g = groups[i];
-        if (!strcmp(g, "platform") || !strcmp(g, "chipset") || g_str_has_prefix(g, "vtd ")) {
+        if (!strcmp(g, "platform") || !strcmp(g, "chipset") || !strcmp(g, "timing") ||
+            g_str_has_prefix(g, "vtd ")) {
             continue;
         }
         if (!g_str_has_prefix(g, "device ") || !g[7]) {
             pf_fail(error, &pf, g, NULL,
-                    "unknown group (expected [platform], [chipset], [device NAME] or [vtd NAME])");
+                    "unknown group (expected [platform], [chipset], [timing], [device NAME] or [vtd NAME])");
             goto fail;
         }
         const char *name = g + 7;

@@ -19,6 +19,7 @@
 #include "mem/addr_space.h"
 #include "mem/physmem.h"
 #include "pcie/pcie.h"
+#include "timing/timing.h"
 
 typedef struct VtdUnit VtdUnit;
 typedef struct PlatformIrqState PlatformIrqState;
@@ -54,6 +55,7 @@ typedef struct Platform {
     /* interrupts: state owned by irq.c */
     PlatformIrqState *irq;
     GHashTable *devices;       /* name -> PcieFn * (borrowed; the fabric owns them) */
+    TimingParams timing;       /* [timing] group; the "ideal" profile when absent */
 } Platform;
 
 /** The platform of @sim (asserts that there is one). */

@@ -34,7 +34,8 @@
  *
  * Not modelled: link errors and replays, completion credits (endpoints
  * advertise infinite completion credits, as the specification requires),
- * ordering between posted writes and later reads (a read may pass), the
+ * PCIe ordering (a posted write may pass an earlier one still being
+ * translated, a read may pass a write), the
  * host's memory controller and DDIO (a fixed latency plus the pipeline
  * occupancy stand in for them), the size dependence of the device's own
  * DMA engine, power states.
@@ -322,10 +323,13 @@ double timing_model_walker_occupancy(const TimingModel *m);
  * timing_model_report_text / _json / _csv:
  * The parameters (timing_params_describe), then per device and outcome the
  * latency summary, throughput, walker occupancy.  JSON: one object with
- * "params", "devices", "total", "occupancy" (walker and host pipeline
- * occupancy per stats.sample_ns window).  CSV: two tables, the latency
- * summaries ("dev,outcome,count,bytes,mean_ns,p50_ns,...") and, after a
- * blank line, the occupancy samples ("t_ns,walker_occupancy,host_occupancy").
+ * "params", "devices" (per device: "throughput_gbps", "outcomes" with the
+ * summaries, "histograms" with [lo_ns, hi_ns, count] per non-empty bucket),
+ * "total", "walks", "merged", "walker_occupancy", "occupancy" ([t_ns,
+ * walker, host] per stats.sample_ns window).  CSV: three tables separated
+ * by blank lines: the latency summaries ("dev,outcome,count,bytes,mean_ns,
+ * p50_ns,..."), the histograms ("dev,outcome,lo_ns,hi_ns,count") and the
+ * occupancy samples ("t_ns,walker_occupancy,host_occupancy").
  */
 void timing_model_report_text(const TimingModel *m, GString *out);
 void timing_model_report_json(const TimingModel *m, GString *out);

@@ -177,6 +177,19 @@ static double hist_value(unsigned idx)
     return lo + (double)((uint64_t)1 << (e - 5)) / 2.0;
 }
 
+/* Bounds [lo, hi) in ps of bucket @idx. */
+static void hist_bounds(unsigned idx, uint64_t *lo, uint64_t *hi)
+{
+    if (idx < 64) {
+        *lo = idx;
+        *hi = idx + 1;
+        return;
+    }
+    unsigned e = (idx - 64) / HIST_SUB + 6, sub = (idx - 64) % HIST_SUB;
+    *lo = (uint64_t)(HIST_SUB + sub) << (e - 5);
+    *hi = *lo + ((uint64_t)1 << (e - 5));
+}
+
 static void hist_add(Hist *h, uint64_t v, uint32_t bytes)
 {
     if (!h->b) {
@@ -302,7 +315,7 @@ static void occ_add(TimingModel *m, unsigned which, EmuTick s, EmuTick e)
 
 /* ---- the request path ------------------------------------------------------- */
 
-static EmuTick downstream_hops(const TimingParams *p)
+static EmuTick link_flight(const TimingParams *p)
 {
     return p->link_latency + p->sw_hops * p->sw_latency;
 }
@@ -418,7 +431,7 @@ static EmuTick read_tlp(TimingModel *m, TimingDev *d, EmuTick ready, const Timin
     EmuTick ns = slots_acquire(&d->np, ts);
     EmuTick ser = timing_link_ser_ps(p, (uint32_t)(p->link_req_hdr_bytes + (p->link_ecrc ? 4 : 0)));
     EmuTick ue = pipe_reserve(&d->up, ns, ser) + ser;
-    EmuTick tx = ue + downstream_hops(p) + p->rc_latency;
+    EmuTick tx = ue + link_flight(p) + p->rc_latency;
     slots_release(&d->np, tx);
     EmuTick xd = translate(m, tx, tlp, cls);
     EmuTick out;
@@ -434,7 +447,7 @@ static EmuTick read_tlp(TimingModel *m, TimingDev *d, EmuTick ready, const Timin
         out = hs + MAX(occ, p->mem_data) + p->rc_latency;
     }
     EmuTick ce = send_completions(m, d, out, tlp->addr, len, ats_bytes);
-    EmuTick done = ce + downstream_hops(p) + p->dev_cpl;
+    EmuTick done = ce + link_flight(p) + p->dev_cpl;
     slots_release(&d->tags, done);
     return done;
 }
@@ -447,7 +460,7 @@ static EmuTick write_tlp(TimingModel *m, TimingDev *d, EmuTick ready, const Timi
     EmuTick ser = timing_link_ser_ps(p, (uint32_t)(p->link_req_hdr_bytes + (p->link_ecrc ? 4 : 0)) +
                                             dw_bytes(tlp->addr, tlp->bytes));
     EmuTick ue = pipe_reserve(&d->up, ps, ser) + ser;
-    EmuTick tx = ue + downstream_hops(p) + p->rc_latency;
+    EmuTick tx = ue + link_flight(p) + p->rc_latency;
     EmuTick xd = translate(m, tx, tlp, cls);
     EmuTick accepted, done;
     if (tlp->xl == TIMING_XL_FAULT) {
@@ -819,6 +832,31 @@ void timing_model_report_json(const TimingModel *m, GString *out)
             json_summary(b, &s);
         }
         json_builder_end_object(b);
+        /* the histograms themselves: [lo_ns, hi_ns, count] per non-empty bucket */
+        json_builder_set_member_name(b, "histograms");
+        json_builder_begin_object(b);
+        for (unsigned o = 0; o < TIMING_OUT_COUNT; o++) {
+            const Hist *h = &d->hist[o];
+            if (!h->count) {
+                continue;
+            }
+            json_builder_set_member_name(b, outcome_names[o]);
+            json_builder_begin_array(b);
+            for (unsigned k = 0; k < HIST_N; k++) {
+                if (!h->b[k]) {
+                    continue;
+                }
+                uint64_t lo, hi;
+                hist_bounds(k, &lo, &hi);
+                json_builder_begin_array(b);
+                json_builder_add_double_value(b, (double)lo / 1000.0);
+                json_builder_add_double_value(b, (double)hi / 1000.0);
+                json_builder_add_int_value(b, h->b[k]);
+                json_builder_end_array(b);
+            }
+            json_builder_end_array(b);
+        }
+        json_builder_end_object(b);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -873,6 +911,23 @@ void timing_model_report_csv(const TimingModel *m, GString *out)
                                    bd, o < TIMING_OUT_COUNT ? outcome_names[o] : "all", s.count,
                                    s.bytes, s.mean_ns, s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns,
                                    s.min_ns, s.max_ns);
+        }
+    }
+    g_string_append(out, "\ndev,outcome,lo_ns,hi_ns,count\n");
+    for (guint i = 0; i < devs->len; i++) {
+        TimingDev *d = g_ptr_array_index(devs, i);
+        char bd[16];
+        bdf(d->rid, bd, sizeof bd);
+        for (unsigned o = 0; o < TIMING_OUT_COUNT; o++) {
+            const Hist *h = &d->hist[o];
+            for (unsigned k = 0; h->count && k < HIST_N; k++) {
+                if (h->b[k]) {
+                    uint64_t lo, hi;
+                    hist_bounds(k, &lo, &hi);
+                    g_string_append_printf(out, "%s,%s,%.3f,%.3f,%u\n", bd, outcome_names[o],
+                                           (double)lo / 1000.0, (double)hi / 1000.0, h->b[k]);
+                }
+            }
         }
     }
     g_string_append(out, "\nt_ns,walker_occupancy,host_occupancy\n");

@@ -61,3 +61,23 @@ void timing_tlps_from_first_last(TimingTlp *t, unsigned n, const VtdXlateResult 
         }
     }
 }
+
+EmuTick timing_dma_xlate(TimingModel *m, uint16_t rid, EmuTick issue, uint64_t addr, uint32_t len,
+                         bool write, const VtdXlateResult *first, const VtdXlateResult *last,
+                         TimingOutcome *outcome)
+{
+    const TimingParams *p = timing_model_params(m);
+    TimingTlp stack[64];
+    TimingTlp *t = stack;
+    unsigned n = timing_tlps_split(p, addr, len, write, t, G_N_ELEMENTS(stack));
+    if (n > G_N_ELEMENTS(stack)) {
+        t = g_new(TimingTlp, n);
+        timing_tlps_split(p, addr, len, write, t, n);
+    }
+    timing_tlps_from_first_last(t, n, first, last);
+    EmuTick done = timing_dma(m, rid, issue, write, t, n, outcome);
+    if (t != stack) {
+        g_free(t);
+    }
+    return done;
+}

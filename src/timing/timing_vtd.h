@@ -38,4 +38,16 @@ void timing_tlp_from_xlate(TimingTlp *t, const VtdXlateResult *r);
 void timing_tlps_from_first_last(TimingTlp *t, unsigned n, const VtdXlateResult *first,
                                  const VtdXlateResult *last);
 
+/**
+ * timing_dma_xlate:
+ * The one call for a replayer: splits the DMA of @len bytes at @addr as
+ * timing_tlps_split() does (MPS/MRRS of the model's parameters), fills the
+ * TLPs with timing_tlps_from_first_last(@first, @last) (NULLs: nothing
+ * translated), and returns timing_dma()'s completion time for device
+ * @rid issued at @issue.  Any length (no TLP limit).
+ */
+EmuTick timing_dma_xlate(TimingModel *m, uint16_t rid, EmuTick issue, uint64_t addr, uint32_t len,
+                         bool write, const VtdXlateResult *first, const VtdXlateResult *last,
+                         TimingOutcome *outcome);
+
 #endif

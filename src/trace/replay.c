@@ -23,6 +23,8 @@
 #include "models/vtd/vtd.h"
 #include "pcie/ats.h"
 #include "platform/platform.h"
+#include "timing/timing.h"
+#include "timing/timing_vtd.h"
 #include "vtdsim/qtest.h"
 
 #define DATA_KEEP_MAX (1u << 20)   /* bytes of the last read kept for `expect data` */
@@ -52,6 +54,8 @@ struct Replay {
     GHashTable *domains;           /* name -> ReplayDomain * */
     GHashTable *devcache;          /* interned name -> PcieFn * */
     GPtrArray *unit_list;          /* ReplayUnit *, for fast iteration */
+    TimingModel *tm;               /* latencies of device requests ([timing] of the platform) */
+    EmuTick last_latency;
     /* one-entry cache of the hot path: the last DMA device and its unit */
     const char *hot_name;
     PcieFn *hot_fn;
@@ -108,6 +112,10 @@ static void run_reset(Replay *r)
         r->qtest = NULL;
     }
     r->hot_name = NULL;
+    if (r->tm) {
+        timing_model_free(r->tm);
+        r->tm = NULL;
+    }
     if (r->unit_list) {
         g_ptr_array_free(r->unit_list, TRUE);
         r->unit_list = NULL;
@@ -189,6 +197,7 @@ static gboolean ensure_platform(Replay *r, const char *path, const TraceEvent *e
         return FALSE;
     }
     r->p = platform_get(r->sim);
+    r->tm = timing_model_new(&r->p->timing);
     r->qtest = vtdsim_qtest_new(r->sim, qtest_answer, r);
     r->units = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, unit_free);
     r->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -362,6 +371,10 @@ static void log_request(Replay *r, const TraceEvent *ev)
     copy.comment = NULL;
     trace_event_text(&copy, s);
     g_string_append_printf(s, " -> %s", pcie_cpl_status_name(r->last_status));
+    if (r->last == LAST_DMA) {
+        g_string_append_printf(s, " lat=%" G_GUINT64_FORMAT ".%03u ns",
+                               (guint64)(r->last_latency / 1000), (unsigned)(r->last_latency % 1000));
+    }
     if (r->last_xlate_valid && r->last_xlate.status == VTD_XLATE_OK) {
         g_string_append_printf(s, " hpa=0x%" G_GINT64_MODIFIER "x did=%u",
                                (guint64)r->last_xlate.out_addr, r->last_xlate.did);
@@ -416,6 +429,17 @@ static PcieCplStatus do_dma(Replay *r, PcieFn *fn, uint64_t addr, uint8_t *buf, 
     r->last_status = st;
     count_status(r, st);
     outcome(r, fn);
+    /*
+     * The timing model prices the request from what the unit did for its
+     * first and last TLP (the functional path is unchanged by it).
+     */
+    PlatformVtd *pv = fn == r->hot_fn ? r->hot_pv : platform_vtd_for(r->p, pcie_fn_rid(fn));
+    TimingOutcome o;
+    EmuTick issue = emu_sim_now(r->sim);
+    EmuTick done = timing_dma_xlate(r->tm, pcie_fn_rid(fn), issue, addr, len, write,
+                                    pv ? vtd_unit_first_result(pv->unit) : NULL,
+                                    pv ? vtd_unit_last_result(pv->unit) : NULL, &o);
+    r->last_latency = done - issue;
     return st;
 }
 
@@ -1575,8 +1599,10 @@ void replay_summary_text(Replay *r, GString *out)
                            (guint64)inv_descriptors(r));
     g_string_append_printf(out, "simulated time: %" G_GUINT64_FORMAT " ns\n",
                            (guint64)(r->last_time / 1000));
-    g_string_append(out, "latency:      not modelled yet (the timing model is issue 7): every request "
-                         "completes when it is issued\n");
+    if (r->tm) {
+        g_string_append(out, "timing:\n");
+        timing_model_report_text(r->tm, out);
+    }
     g_string_append_printf(out, "expectations: %" G_GUINT64_FORMAT " checked, %" G_GUINT64_FORMAT " failed\n",
                            (guint64)r->expectations, (guint64)r->failures);
     for (guint i = 0; i < r->failure_msgs->len; i++) {
@@ -1658,8 +1684,21 @@ void replay_summary_json(Replay *r, GString *out)
     json_builder_add_int_value(b, (gint64)inv_descriptors(r));
     json_builder_set_member_name(b, "simulated_time_ps");
     json_builder_add_int_value(b, (gint64)r->last_time);
-    json_builder_set_member_name(b, "latency");
-    json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "timing");
+    if (r->tm) {
+        GString *tj = g_string_new(NULL);
+        timing_model_report_json(r->tm, tj);
+        JsonParser *jp = json_parser_new();
+        if (json_parser_load_from_data(jp, tj->str, (gssize)tj->len, NULL)) {
+            json_builder_add_value(b, json_node_copy(json_parser_get_root(jp)));
+        } else {
+            json_builder_add_null_value(b);
+        }
+        g_object_unref(jp);
+        g_string_free(tj, TRUE);
+    } else {
+        json_builder_add_null_value(b);
+    }
     json_builder_set_member_name(b, "expectations");
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "checked");

@@ -8,9 +8,12 @@
  * written as it goes, and only counters and the most recent request's
  * outcome are kept.
  *
- * Not yet modelled: request latencies.  Until the timing model exists
- * (issue 7), every request completes at the simulated time it is issued,
- * and the summary says so instead of printing latency percentiles.
+ * Timing: every device request is also priced by the timing model
+ * (src/timing) with the parameters of the platform's [timing] group (the
+ * zero-latency "ideal" profile when there is none): the log shows each
+ * request's latency and the summary the latency percentiles per device and
+ * outcome, throughput and walker occupancy.  The model annotates; it does
+ * not change what the functional simulation does or when.
  */
 #ifndef VTDSIM_TRACE_REPLAY_H
 #define VTDSIM_TRACE_REPLAY_H
