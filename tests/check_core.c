@@ -9,6 +9,7 @@
 #include "core/sim_internal.h"
 #include "mem/addr_space.h"
 #include "mem/physmem.h"
+#include "core/parse.h"
 
 typedef struct Log {
     GString *s;
@@ -292,6 +293,31 @@ START_TEST(test_as_split_and_priority)
 }
 END_TEST
 
+START_TEST(test_parse_u64)
+{
+    uint64_t v = 7;
+    ck_assert(emu_parse_u64("0x1000", EMU_PARSE_PLAIN, &v) && v == 0x1000);
+    ck_assert(emu_parse_u64("010", EMU_PARSE_PLAIN, &v) && v == 8);
+    ck_assert(!emu_parse_u64("4K", EMU_PARSE_PLAIN, &v));
+    ck_assert(emu_parse_u64("4K", EMU_PARSE_SUFFIX, &v) && v == 4096);
+    ck_assert(emu_parse_u64("256MiB", EMU_PARSE_SUFFIX, &v) && v == 256u << 20);
+    ck_assert(emu_parse_u64("1GB", EMU_PARSE_SUFFIX, &v) && v == 1u << 30);
+    ck_assert(!emu_parse_u64("0b101", EMU_PARSE_PLAIN, &v));
+    ck_assert(emu_parse_u64("0b101", EMU_PARSE_BINARY, &v) && v == 5);
+    ck_assert(!emu_parse_u64(" 5", EMU_PARSE_PLAIN, &v));
+    ck_assert(emu_parse_u64(" 5 ", EMU_PARSE_BLANKS, &v) && v == 5);
+    v = 7;
+    ck_assert(!emu_parse_u64("-1", EMU_PARSE_SUFFIX, &v));
+    ck_assert(!emu_parse_u64("+1", EMU_PARSE_PLAIN, &v));
+    ck_assert(!emu_parse_u64("18446744073709551616", EMU_PARSE_PLAIN, &v));   /* 2^64 */
+    ck_assert(!emu_parse_u64("16777216T", EMU_PARSE_SUFFIX, &v));             /* 2^64 via suffix */
+    ck_assert(!emu_parse_u64("12Q", EMU_PARSE_SUFFIX, &v));
+    ck_assert(!emu_parse_u64("", EMU_PARSE_PLAIN, &v));
+    ck_assert(!emu_parse_u64(NULL, EMU_PARSE_PLAIN, &v));
+    ck_assert_uint_eq(v, 7);   /* untouched by failures */
+}
+END_TEST
+
 static Suite *suite_core(void)
 {
     Suite *s = suite_create("core");
@@ -300,6 +326,7 @@ static Suite *suite_core(void)
     tcase_add_test(tc, test_evq_many_sorted);
     tcase_add_test(tc, test_timer_rearm_cancel);
     tcase_add_test(tc, test_two_sims_independent);
+    tcase_add_test(tc, test_parse_u64);
     suite_add_tcase(s, tc);
     tc = tcase_create("mem");
     tcase_add_test(tc, test_physmem_sparse);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "platform/platform.h"
+#include "core/parse.h"
 #include "models/edu/edu.h"
 #include "models/endpoint/endpoint.h"
 #include "models/vtd/vtd.h"
@@ -74,43 +75,7 @@ Platform *platform_get(EmuSim *sim)
 
 gboolean platform_parse_size(const char *s, uint64_t *out)
 {
-    if (!s) {
-        return FALSE;
-    }
-    while (g_ascii_isspace(*s)) {
-        s++;
-    }
-    if (!*s || *s == '-') {
-        return FALSE;
-    }
-    char *end;
-    errno = 0;
-    guint64 v = g_ascii_strtoull(s, &end, 0);
-    if (errno || end == s) {
-        return FALSE;
-    }
-    unsigned shift = 0;
-    switch (g_ascii_toupper(*end)) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (shift && (*end == 'i' || *end == 'I')) {
-        end++;
-    }
-    if (shift && (*end == 'B' || *end == 'b')) {
-        end++;
-    }
-    while (g_ascii_isspace(*end)) {
-        end++;
-    }
-    if (*end || (shift && v > (UINT64_MAX >> shift))) {
-        return FALSE;
-    }
-    *out = v << shift;
-    return TRUE;
+    return emu_parse_u64(s, EMU_PARSE_SUFFIX | EMU_PARSE_BLANKS, out);
 }
 
 gboolean platform_parse_bdf(const char *s, uint16_t *rid)

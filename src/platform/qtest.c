@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "vtdsim/qtest.h"
 #include "platform/platform.h"
+#include "core/parse.h"
 
 #define LOG_PREFIX "qtest"
 #include "core/log.h"
@@ -68,20 +69,10 @@ void vtdsim_qtest_free(VtdsimQtest *q)
     }
 }
 
-/* Parses an unsigned number in C syntax (0x.., 0.., decimal) the way qemu_strtou64 does. */
+/* An unsigned number in C syntax, as qemu_strtou64 (base 0) takes it. */
 static bool q_num(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-') {
-        return false;
-    }
-    char *end;
-    errno = 0;
-    guint64 v = g_ascii_strtoull(s, &end, 0);
-    if (errno || *end) {
-        return false;
-    }
-    *out = v;
-    return true;
+    return emu_parse_u64(s, EMU_PARSE_PLAIN, out);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include "trace/trace.h"
 #include "trace/trace_internal.h"
 #include "core/error.h"
+#include "core/parse.h"
 
 typedef struct Source {
     FILE *f;
@@ -161,39 +162,7 @@ const char *trace_intern(GHashTable *h, const char *name)
 
 gboolean trace_parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-' || *s == '+') {
-        return FALSE;
-    }
-    errno = 0;
-    char *end;
-    guint64 v;
-    if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
-        v = g_ascii_strtoull(s + 2, &end, 2);
-        if (end == s + 2) {
-            return FALSE;
-        }
-    } else {
-        v = g_ascii_strtoull(s, &end, 0);
-        if (end == s) {
-            return FALSE;
-        }
-    }
-    if (errno) {
-        return FALSE;
-    }
-    unsigned shift = 0;
-    switch (*end) {
-    case 'K': shift = 10; end++; break;
-    case 'M': shift = 20; end++; break;
-    case 'G': shift = 30; end++; break;
-    case 'T': shift = 40; end++; break;
-    default: break;
-    }
-    if (*end || (shift && v > (UINT64_MAX >> shift))) {
-        return FALSE;
-    }
-    *out = v << shift;
-    return TRUE;
+    return emu_parse_u64(s, EMU_PARSE_BINARY | EMU_PARSE_SUFFIX, out);
 }
 
 gboolean trace_parse_time(const char *s, EmuTick *t, bool *relative)
