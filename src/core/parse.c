@@ -12,7 +12,8 @@ gboolean emu_parse_u64(const char *s, unsigned flags, uint64_t *out)
             s++;
         }
     }
-    if (!*s || *s == '-' || *s == '+') {
+    /* strtoull would skip blanks and accept a sign by itself: refuse both here */
+    if (!*s || *s == '-' || *s == '+' || g_ascii_isspace(*s)) {
         return FALSE;
     }
     char *end;
