@@ -199,6 +199,14 @@ START_TEST(test_qtest_intx_and_msi)
     ck_assert_uint_eq(irq->vector, 0x31);
     ck_assert_uint_eq(irq->dest, 1);
     ck_assert(irq->level);
+    /* the same record through the qtest extension */
+    guint before_log = s->lines->len;
+    ck_assert_str_eq(ask(s, "irq_log 1"), "OK 1");
+    ck_assert_uint_eq(s->lines->len, before_log + 2);
+    const char *rec = g_ptr_array_index(s->lines, before_log);
+    ck_assert_msg(g_str_has_prefix(rec, "IRQ-LOG ") && strstr(rec, "rid=00:01.0") && strstr(rec, "vec=0x31"),
+                  "%s", rec);
+    ck_assert(g_str_has_prefix(ask(s, "irq_log x"), "FAIL "));
     session_free(s);
 }
 END_TEST

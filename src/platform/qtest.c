@@ -298,6 +298,31 @@ void vtdsim_qtest_command(VtdsimQtest *q, const char *line)
             q_run_until(q, a[0] * EMU_TICKS_PER_NS);
         }
         q_send(q, "OK %" G_GINT64_FORMAT, (gint64)now_ns(q));
+    } else if (!strcmp(cmd, "irq_log")) {
+        /*
+         * vtdsim extension (QEMU has no equivalent): the local-APIC side of
+         * interrupt delivery.  "irq_log [N]" sends the last N delivered
+         * interrupts (default 16) as "IRQ-LOG ..." lines, then "OK <total>".
+         */
+        uint64_t count = 16;
+        if (w[1] && !q_num(w[1], &count)) {
+            q_send(q, "FAIL '%s' is not a number: usage: irq_log [N]", w[1]);
+            return;
+        }
+        const GArray *log = platform_irq_log(q->p);
+        guint first = log->len > count ? log->len - (guint)count : 0;
+        GString *s = g_string_new(NULL);
+        for (guint i = first; i < log->len; i++) {
+            g_string_truncate(s, 0);
+            g_string_append(s, "IRQ-LOG ");
+            platform_irq_format(&g_array_index(log, PlatformIrq, i), s);
+            if (s->len && s->str[s->len - 1] == '\n') {
+                g_string_truncate(s, s->len - 1);
+            }
+            q->send(q->opaque, s->str);
+        }
+        g_string_free(s, TRUE);
+        q_send(q, "OK %" G_GUINT64_FORMAT, (guint64)platform_irq_count(q->p));
     } else if (!strcmp(cmd, "endianness")) {
         q_send(q, "OK little");
     } else if (!strcmp(cmd, "irq_intercept_in") || !strcmp(cmd, "irq_intercept_out")) {
