@@ -31,6 +31,15 @@ check "the error names file and line" grep -q "bad-line.platform:4: " "$tmp/bad.
 rc=$?
 check "an unknown command exits 2" test "$rc" -eq 2
 
+# walk and dump on the state a trace leaves (driver operations included)
+"$V" walk --trace "$S/traces/stale-iotlb-bug.trace" --rid nic --addr 0x100000 > "$tmp/walk.out" 2>&1
+check "walk --trace explains the final mapping" grep -q "Result: translated to 0x0000000061000000" "$tmp/walk.out"
+"$V" dump --trace "$S/traces/tests/legacy-basics.trace" dmar_translation_struct > "$tmp/dump.out" 2>&1
+check "dump --trace shows the context entry the driver wrote" grep -q "^00:01.0	0x0000000000000000:0x0000000001004001" "$tmp/dump.out"
+"$V" walk --trace "$S/traces/stale-iotlb-bug.trace" --platform x --rid nic --addr 0 > "$tmp/wt.out" 2>&1
+rc=$?
+check "walk --trace with --platform is a usage error" test "$rc" -eq 2
+
 printf 'readl 0xfed90000\nbogus\ninl 0xcf8\n' | "$V" qtest > "$tmp/q.out" 2>&1
 printf 'OK 0x0000000000000010\nFAIL Unknown command '"'"'bogus'"'"'\nOK 0x0000\n' > "$tmp/q.want"
 check "qtest on stdin/stdout" diff -u "$tmp/q.want" "$tmp/q.out"

@@ -1,7 +1,7 @@
 /*
  * vtdsim dump: the VT-d state in the layouts of Linux's debugfs files.
  *
- *   vtdsim dump [--platform FILE] [--script SETUP.qtest] [--list] [FILE...]
+ *   vtdsim dump [--platform FILE | --trace TRACE] [--script SETUP.qtest] [--list] [FILE...]
  *
  * FILE names a file under /sys/kernel/debug/iommu/intel/ (iommu_regset,
  * dmar_translation_struct, invalidation_queue, ir_translation_struct,
@@ -26,7 +26,7 @@
 
 int cmd_dump(int argc, char **argv)
 {
-    const char *platform = NULL;
+    const char *platform = NULL, *trace = NULL;
     GPtrArray *scripts = g_ptr_array_new();
     bool list = false;
     GPtrArray *files = g_ptr_array_new();
@@ -36,15 +36,18 @@ int cmd_dump(int argc, char **argv)
     char **all = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--platform") || !strcmp(a, "-p") || !strcmp(a, "--script")) {
+        if (!strcmp(a, "--platform") || !strcmp(a, "-p") || !strcmp(a, "--script") ||
+            !strcmp(a, "--trace")) {
             if (++i >= argc) {
                 fprintf(stderr, "vtdsim dump: %s needs a value (see vtdsim --help)\n", a);
                 goto out;
             }
-            if (strcmp(a, "--script"))
-                platform = argv[i];
-            else
+            if (!strcmp(a, "--script"))
                 g_ptr_array_add(scripts, argv[i]);
+            else if (!strcmp(a, "--trace"))
+                trace = argv[i];
+            else
+                platform = argv[i];
         } else if (!strcmp(a, "--list")) {
             list = true;
         } else if (a[0] == '-') {
@@ -54,7 +57,12 @@ int cmd_dump(int argc, char **argv)
             g_ptr_array_add(files, (gpointer)a);
         }
     }
-    sim = vtdsim_platform_new(platform, &err);
+    if (trace && platform) {
+        fprintf(stderr, "vtdsim dump: --trace names its own platform; drop --platform\n");
+        goto out;
+    }
+    /* a trace sets the machine up with its driver operations; otherwise a platform + scripts */
+    sim = trace ? explain_sim_from_trace(trace, &err) : vtdsim_platform_new(platform, &err);
     if (!sim) {
         fprintf(stderr, "vtdsim dump: %s\n", err->message);
         goto out;

@@ -1,7 +1,7 @@
 /*
  * vtdsim walk: explain what the IOMMU does with one request.
  *
- *   vtdsim walk [--platform FILE] [--script SETUP.qtest] --rid BB:DD.F|NAME
+ *   vtdsim walk [--platform FILE | --trace TRACE] [--script SETUP.qtest] --rid BB:DD.F|NAME
  *               [--pasid N] [--priv] [--exec] [--write] [--ats] --addr ADDR
  *               [--data N] [--format text|json|dot|svg]
  *
@@ -90,6 +90,7 @@ static int write_svg(const char *dot)
 int cmd_walk(int argc, char **argv)
 {
     const char *platform = NULL, *script = NULL, *rid_arg = NULL, *addr_arg = NULL;
+    const char *trace = NULL;
     g_autoptr(GPtrArray) scripts = g_ptr_array_new();
     const char *pasid_arg = NULL, *data_arg = NULL, *format = "text";
     VtdXlateRequest req = {0};
@@ -100,6 +101,8 @@ int cmd_walk(int argc, char **argv)
         const char **val = NULL;
         if (!strcmp(a, "--platform") || !strcmp(a, "-p"))
             val = &platform;
+        else if (!strcmp(a, "--trace"))
+            val = &trace;
         else if (!strcmp(a, "--script"))
             val = &script;
         else if (!strcmp(a, "--rid"))
@@ -166,8 +169,11 @@ int cmd_walk(int argc, char **argv)
         return usage_error(m);
     }
 
+    if (trace && platform)
+        return usage_error("--trace names its own platform; drop --platform");
     GError *err = NULL;
-    EmuSim *sim = vtdsim_platform_new(platform, &err);
+    /* a trace sets the machine up with its driver operations; otherwise a platform + scripts */
+    EmuSim *sim = trace ? explain_sim_from_trace(trace, &err) : vtdsim_platform_new(platform, &err);
     if (!sim) {
         fprintf(stderr, "vtdsim walk: %s\n", err->message);
         g_error_free(err);

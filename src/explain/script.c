@@ -3,6 +3,8 @@
  * session fed line by line, stopping at the first failed command.
  */
 #include "explain/script.h"
+#include "trace/replay.h"
+#include "vtdsim/platform.h"
 
 #include <string.h>
 
@@ -57,4 +59,18 @@ gboolean explain_run_script(EmuSim *sim, const char *path, GError **error)
         return FALSE;
     }
     return explain_run_script_text(sim, text, path, error);
+}
+
+EmuSim *explain_sim_from_trace(const char *path, GError **error)
+{
+    Replay *r = replay_new(NULL);
+    EmuSim *sim = NULL;
+    if (replay_run(r, path, error)) {
+        sim = replay_take_sim(r);
+        if (!sim) {
+            sim = vtdsim_platform_new(NULL, error);
+        }
+    }
+    replay_free(r);
+    return sim;
 }

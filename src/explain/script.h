@@ -26,4 +26,14 @@ gboolean explain_run_script_text(EmuSim *sim, const char *text, const char *sour
 /** Reads @path and runs it with explain_run_script_text(). */
 gboolean explain_run_script(EmuSim *sim, const char *path, GError **error);
 
+/**
+ * explain_sim_from_trace:
+ * Replays the trace at @path (docs/trace-format.md: its platform line, driver
+ * operations, qtest commands, device requests) and returns the machine in the
+ * state the trace left it; the caller frees it.  Failed expectations do not
+ * matter here; a trace that cannot be run gives NULL and @error ("FILE:LINE: ...").
+ * A trace without events gives the built-in platform.
+ */
+EmuSim *explain_sim_from_trace(const char *path, GError **error);
+
 #endif

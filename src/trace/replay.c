@@ -1725,3 +1725,12 @@ void replay_summary_json(Replay *r, GString *out)
     g_object_unref(g);
     g_object_unref(b);
 }
+
+EmuSim *replay_take_sim(Replay *r)
+{
+    /* the simulation leaves; everything of the replay that points into it goes */
+    EmuSim *sim = r->sim;
+    r->sim = NULL;
+    run_reset(r);
+    return sim;
+}

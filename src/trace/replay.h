@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <glib.h>
+#include "vtdsim/sim.h"
 
 typedef struct ReplayOptions {
     FILE *log;            /* per-request log, or NULL */
@@ -42,6 +43,15 @@ void replay_free(Replay *r);
  * replay_failures().
  */
 gboolean replay_run(Replay *r, const char *path, GError **error);
+
+/**
+ * replay_take_sim:
+ * Hands the simulation of the last replay_run() to the caller (who frees it
+ * with emu_sim_free()), in the state the trace left it - for tools that
+ * inspect a machine a trace has set up (vtdsim walk/dump --trace).  NULL
+ * when the trace ran no event.  The replay's statistics are gone after it.
+ */
+EmuSim *replay_take_sim(Replay *r);
 
 /** Expectations that failed in the last replay_run(). */
 unsigned replay_failures(const Replay *r);
