@@ -229,6 +229,17 @@ PcieFn *endpoint_new(PcieFabric *f, PcieFn *parent, uint8_t devfn, const Endpoin
             !check_bar(&p->sriov_vf_bar[i], i, "sriov-vf-bar", error)) {
             return NULL;
         }
+        /* a 64-bit BAR uses the next BAR register as its upper half (found by fuzzing) */
+        const EndpointBar *sets[2] = { p->bar, p->sriov_vf_bar };
+        const char *names[2] = { "bar", "sriov-vf-bar" };
+        for (unsigned k = 0; k < 2; k++) {
+            if (i < 5 && sets[k][i].size && (sets[k][i].flags & PCIE_BAR_MEM64) && sets[k][i + 1].size) {
+                g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                            "%s%u is 64-bit and takes %s%u's register as its upper half; %s%u must be empty",
+                            names[k], i, names[k], i + 1, names[k], i + 1);
+                return NULL;
+            }
+        }
     }
     if (p->msix_vectors) {
         if (p->msix_bar > 5 || p->bar[p->msix_bar].size < 16ull * p->msix_vectors * 2 ||

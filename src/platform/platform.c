@@ -657,12 +657,17 @@ static gboolean build_endpoint(Platform *p, const PfFile *pf, const char *group,
     if (rciep && parent) {
         return pf_fail(error, pf, group, "rciep", "a root-complex integrated endpoint has no parent");
     }
+    /* the default BAR 0 applies only when the file names no BAR at all */
     for (unsigned i = 0; i < 6; i++) {
         char key[32];
         g_snprintf(key, sizeof key, "bar%u", i);
-        if (i == 0 && g_key_file_has_key(pf->kf, group, key, NULL)) {
+        if (g_key_file_has_key(pf->kf, group, key, NULL)) {
             ep.bar[0] = (EndpointBar){ 0 };
         }
+    }
+    for (unsigned i = 0; i < 6; i++) {
+        char key[32];
+        g_snprintf(key, sizeof key, "bar%u", i);
         if (!pf_bar(pf, group, key, &ep.bar[i], error)) {
             return FALSE;
         }
