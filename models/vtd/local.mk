@@ -4,7 +4,7 @@ libvtdsim_internal_la_SOURCES += \
 	models/vtd/vtd.c models/vtd/vtd_fault.c models/vtd/vtd_qi.c \
 	models/vtd/vtd_params.c
 noinst_HEADERS += \
-	models/vtd/vtd.h models/vtd/vtd_regs.h models/vtd/vtd_entries.h \
+	models/vtd/vtd.h models/vtd/vtd_regs.h models/vtd/vtd_entries.h models/vtd/vtd_access.h \
 	models/vtd/vtd_internal.h
 EXTRA_DIST += models/vtd/README.md tests/golden/vtd_regset_qemu72.txt
 

@@ -79,6 +79,7 @@
  * PASID-based IOTLB invalidations reach only first-stage and nested ones.
  */
 #include "models/vtd/vtd_xlate.h"
+#include "models/vtd/vtd_access.h"
 
 #include <string.h>
 
@@ -858,70 +859,40 @@ typedef struct Xl {
     unsigned flags;        /* IF_* */
 } Xl;
 
-static unsigned fs_granted(Walk *w, unsigned flags)
+/* The walk's rights and request in the form of the shared rules (vtd_access.h). */
+static VtdAccessRights rights_of(const Xl *t)
 {
-    bool rw = flags & IF_FS_RW, us = flags & IF_FS_US, xd = flags & IF_FS_XD;
-    unsigned p = 0;
-    if (w->priv) {
-        p = VTD_PERM_R | VTD_PERM_PRIV;
-        if (rw || !vtd_pe_WPE(&w->pe))
-            p |= VTD_PERM_W;
-        if (!xd)
-            p |= VTD_PERM_X;
-    } else if (us) {
-        p = VTD_PERM_R;
-        if (rw)
-            p |= VTD_PERM_W;
-        if (!xd)
-            p |= VTD_PERM_X;
-    }
-    return p;
+    return (VtdAccessRights){
+        .has_fs = t->flags & IF_HAS_FS,
+        .fs_rw = t->flags & IF_FS_RW,
+        .fs_us = t->flags & IF_FS_US,
+        .fs_xd = t->flags & IF_FS_XD,
+        .has_ss = t->flags & IF_HAS_SS,
+        .ss_perm = (t->flags >> IF_SS_SHIFT) & 7,
+    };
+}
+
+static VtdAccessReq access_req(Walk *w)
+{
+    return (VtdAccessReq){
+        .sm = w->sm, .priv = w->priv, .exec = w->exec, .write = w->write,
+        .wpe = vtd_pe_WPE(&w->pe), .ats_nw = w->req->ats_nw,
+    };
 }
 
 /* Permission checks for a data access; returns 0 or a fault reason. */
 static int check_access(Walk *w, const Xl *t)
 {
-    if (t->flags & IF_HAS_FS) {
-        if (!w->priv && !(t->flags & IF_FS_US))
-            return VTD_FR_SM_US_DENIED;
-        if (w->exec && (t->flags & IF_FS_XD))
-            return VTD_FR_SM_EXEC_DENIED;
-        if (w->write && !(fs_granted(w, t->flags) & VTD_PERM_W))
-            return VTD_FR_SM_WRITE_DENIED;
-    }
-    if (t->flags & IF_HAS_SS) {
-        unsigned ss = (t->flags >> IF_SS_SHIFT) & 7;
-        if (!w->sm)
-            return w->write ? (ss & VTD_PERM_W ? 0 : VTD_FR_WRITE_DENIED)
-                            : (ss & VTD_PERM_R ? 0 : VTD_FR_READ_DENIED);
-        if (!(ss & (VTD_PERM_R | VTD_PERM_W)))
-            return VTD_FR_SM_SS_NOT_PRESENT;
-        if (w->write && !(ss & VTD_PERM_W))
-            return VTD_FR_SM_WRITE_DENIED;
-        if (!w->write && !(ss & VTD_PERM_R))
-            return VTD_FR_SM_READ_DENIED;
-    }
-    return 0;
+    VtdAccessRights r = rights_of(t);
+    VtdAccessReq q = access_req(w);
+    return vtd_access_check(&r, &q);
 }
 
 static unsigned granted(Walk *w, const Xl *t)
 {
-    unsigned p = VTD_PERM_R | VTD_PERM_W | VTD_PERM_X;
-    if (t->flags & IF_HAS_FS)
-        p = fs_granted(w, t->flags);
-    if (t->flags & IF_HAS_SS) {
-        unsigned ss = (t->flags >> IF_SS_SHIFT) & 7;
-        if (!(ss & (VTD_PERM_R | VTD_PERM_W)))
-            ss = 0;
-        if (!w->sm)
-            ss &= ~(unsigned)VTD_PERM_X;
-        p &= ss | VTD_PERM_PRIV;
-        if (!(p & (VTD_PERM_R | VTD_PERM_W | VTD_PERM_X)))
-            p = 0;
-    }
-    if (w->req->ats_nw)
-        p &= ~(unsigned)VTD_PERM_W;
-    return p;
+    VtdAccessRights r = rights_of(t);
+    VtdAccessReq q = access_req(w);
+    return vtd_access_granted(&r, &q);
 }
 
 static VtdXlateStatus ok_result(Walk *w, const Xl *t)

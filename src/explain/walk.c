@@ -14,6 +14,7 @@
  * so the layout has one definition.
  */
 #include "explain/walk.h"
+#include "models/vtd/vtd_access.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -588,68 +589,31 @@ typedef struct Rights {
     unsigned ss_perm;
 } Rights;
 
-static unsigned fs_granted(Ex *x, const Rights *r)
+/* The narrated walk in the form of the engine's rules (models/vtd/vtd_access.h). */
+static VtdAccessRights access_rights(const Rights *r)
 {
-    unsigned p = 0;
-    if (x->priv) {
-        p = VTD_PERM_R | VTD_PERM_PRIV;
-        if (r->fs_rw || !vtd_pe_WPE(&x->pe))
-            p |= VTD_PERM_W;
-        if (!r->fs_xd)
-            p |= VTD_PERM_X;
-    } else if (r->fs_us) {
-        p = VTD_PERM_R;
-        if (r->fs_rw)
-            p |= VTD_PERM_W;
-        if (!r->fs_xd)
-            p |= VTD_PERM_X;
-    }
-    return p;
+    return (VtdAccessRights){ .has_fs = r->has_fs, .fs_rw = r->fs_rw, .fs_us = r->fs_us,
+                              .fs_xd = r->fs_xd, .has_ss = r->has_ss, .ss_perm = r->ss_perm };
+}
+
+static VtdAccessReq access_req(Ex *x)
+{
+    return (VtdAccessReq){ .sm = x->sm, .priv = x->priv, .exec = x->exec, .write = x->write,
+                           .wpe = vtd_pe_WPE(&x->pe), .ats_nw = x->req->ats_nw };
 }
 
 static int check_access(Ex *x, const Rights *r)
 {
-    if (r->has_fs) {
-        if (!x->priv && !r->fs_us)
-            return VTD_FR_SM_US_DENIED;
-        if (x->exec && r->fs_xd)
-            return VTD_FR_SM_EXEC_DENIED;
-        if (x->write && !(fs_granted(x, r) & VTD_PERM_W))
-            return VTD_FR_SM_WRITE_DENIED;
-    }
-    if (r->has_ss) {
-        unsigned ss = r->ss_perm;
-        if (!x->sm)
-            return x->write ? (ss & VTD_PERM_W ? 0 : VTD_FR_WRITE_DENIED)
-                            : (ss & VTD_PERM_R ? 0 : VTD_FR_READ_DENIED);
-        if (!(ss & (VTD_PERM_R | VTD_PERM_W)))
-            return VTD_FR_SM_SS_NOT_PRESENT;
-        if (x->write && !(ss & VTD_PERM_W))
-            return VTD_FR_SM_WRITE_DENIED;
-        if (!x->write && !(ss & VTD_PERM_R))
-            return VTD_FR_SM_READ_DENIED;
-    }
-    return 0;
+    VtdAccessRights ar = access_rights(r);
+    VtdAccessReq q = access_req(x);
+    return vtd_access_check(&ar, &q);
 }
 
 static unsigned granted(Ex *x, const Rights *r)
 {
-    unsigned p = VTD_PERM_R | VTD_PERM_W | VTD_PERM_X;
-    if (r->has_fs)
-        p = fs_granted(x, r);
-    if (r->has_ss) {
-        unsigned ss = r->ss_perm;
-        if (!(ss & (VTD_PERM_R | VTD_PERM_W)))
-            ss = 0;
-        if (!x->sm)
-            ss &= ~(unsigned)VTD_PERM_X;
-        p &= ss | VTD_PERM_PRIV;
-        if (!(p & (VTD_PERM_R | VTD_PERM_W | VTD_PERM_X)))
-            p = 0;
-    }
-    if (x->req->ats_nw)
-        p &= ~(unsigned)VTD_PERM_W;
-    return p;
+    VtdAccessRights ar = access_rights(r);
+    VtdAccessReq q = access_req(x);
+    return vtd_access_granted(&ar, &q);
 }
 
 static VtdFaultStruct rc_struct(unsigned rc)

@@ -1,0 +1,100 @@
+/*
+ * The access-rights rules of a completed translation, in one place: which
+ * rights a first- and/or second-stage leaf grants a request (U/S with SRE
+ * privilege, R/W with WPE, XD), and which fault reason an access that the
+ * rights do not cover raises (VT-d 4.x 3.6-3.8 and the fault conditions of
+ * chapter 7).  The translation engine (vtd_xlate.c) applies them to walks
+ * and IOTLB hits; the explainer (src/explain/walk.c) applies the same
+ * functions to the walk it narrates, so the two cannot disagree.
+ */
+#ifndef VTDSIM_MODELS_VTD_VTD_ACCESS_H
+#define VTDSIM_MODELS_VTD_VTD_ACCESS_H
+
+#include <stdbool.h>
+#include "models/vtd/vtd_entries.h"
+#include "models/vtd/vtd_xlate.h"
+
+/** The rights accumulated along a walk (leaf included). */
+typedef struct VtdAccessRights {
+    bool has_fs;          /* a first-stage walk took part */
+    bool fs_rw, fs_us, fs_xd;  /* its R/W, U/S (ANDed) and XD (ORed) over the levels */
+    bool has_ss;          /* a second-stage walk took part */
+    unsigned ss_perm;     /* its VTD_PERM_R/W/X, ANDed over the levels */
+} VtdAccessRights;
+
+/** The request as the rules see it. */
+typedef struct VtdAccessReq {
+    bool sm;              /* scalable mode (legacy faults otherwise) */
+    bool priv, exec, write;
+    bool wpe;             /* PASID entry WPE: supervisor writes honour R/W */
+    bool ats_nw;          /* ATS translation request with No-Write */
+} VtdAccessReq;
+
+/** Rights a first-stage leaf grants: supervisor requests per WPE, user ones per U/S. */
+static inline unsigned vtd_access_fs_granted(const VtdAccessRights *r, const VtdAccessReq *q)
+{
+    unsigned p = 0;
+    if (q->priv) {
+        p = VTD_PERM_R | VTD_PERM_PRIV;
+        if (r->fs_rw || !q->wpe)
+            p |= VTD_PERM_W;
+        if (!r->fs_xd)
+            p |= VTD_PERM_X;
+    } else if (r->fs_us) {
+        p = VTD_PERM_R;
+        if (r->fs_rw)
+            p |= VTD_PERM_W;
+        if (!r->fs_xd)
+            p |= VTD_PERM_X;
+    }
+    return p;
+}
+
+/** The fault reason of a data access the rights do not allow, or 0. */
+static inline int vtd_access_check(const VtdAccessRights *r, const VtdAccessReq *q)
+{
+    if (r->has_fs) {
+        if (!q->priv && !r->fs_us)
+            return VTD_FR_SM_US_DENIED;
+        if (q->exec && r->fs_xd)
+            return VTD_FR_SM_EXEC_DENIED;
+        if (q->write && !(vtd_access_fs_granted(r, q) & VTD_PERM_W))
+            return VTD_FR_SM_WRITE_DENIED;
+    }
+    if (r->has_ss) {
+        unsigned ss = r->ss_perm;
+        if (!q->sm)
+            return q->write ? (ss & VTD_PERM_W ? 0 : VTD_FR_WRITE_DENIED)
+                            : (ss & VTD_PERM_R ? 0 : VTD_FR_READ_DENIED);
+        if (!(ss & (VTD_PERM_R | VTD_PERM_W)))
+            return VTD_FR_SM_SS_NOT_PRESENT;
+        if (q->write && !(ss & VTD_PERM_W))
+            return VTD_FR_SM_WRITE_DENIED;
+        if (!q->write && !(ss & VTD_PERM_R))
+            return VTD_FR_SM_READ_DENIED;
+    }
+    return 0;
+}
+
+/** Rights granted to the requester (what an ATS completion reports). */
+static inline unsigned vtd_access_granted(const VtdAccessRights *r, const VtdAccessReq *q)
+{
+    unsigned p = VTD_PERM_R | VTD_PERM_W | VTD_PERM_X;
+    if (r->has_fs)
+        p = vtd_access_fs_granted(r, q);
+    if (r->has_ss) {
+        unsigned ss = r->ss_perm;
+        if (!(ss & (VTD_PERM_R | VTD_PERM_W)))
+            ss = 0;
+        if (!q->sm)
+            ss &= ~(unsigned)VTD_PERM_X;
+        p &= ss | VTD_PERM_PRIV;
+        if (!(p & (VTD_PERM_R | VTD_PERM_W | VTD_PERM_X)))
+            p = 0;
+    }
+    if (q->ats_nw)
+        p &= ~(unsigned)VTD_PERM_W;
+    return p;
+}
+
+#endif
