@@ -11,6 +11,7 @@
 #define VTDSIM_MODELS_VTD_VTD_ACCESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "models/vtd/vtd_entries.h"
 #include "models/vtd/vtd_xlate.h"
 
@@ -95,6 +96,45 @@ static inline unsigned vtd_access_granted(const VtdAccessRights *r, const VtdAcc
     if (q->ats_nw)
         p &= ~(unsigned)VTD_PERM_W;
     return p;
+}
+
+/* The interrupt address range: untranslated requests without PASID there are interrupts. */
+#define VTD_INTR_LO UINT64_C(0xFEE00000)
+#define VTD_INTR_HI UINT64_C(0xFEEFFFFF)
+
+/** Whether [a, a+len) touches the interrupt range (len 0 counts as 1). */
+static inline bool vtd_in_intr_range(uint64_t a, uint64_t len)
+{
+    uint64_t end = a + (len ? len - 1 : 0);
+    if (end < a)
+        end = UINT64_MAX;
+    return a <= VTD_INTR_HI && end >= VTD_INTR_LO;
+}
+
+/** Input-address bit where paging level @level's index starts (level 1 = 4 KiB). */
+static inline unsigned vtd_level_shift(unsigned level)
+{
+    return 12 + 9 * (level - 1);
+}
+
+/*
+ * Whether a fault reason is "qualified": recorded unless a present entry on
+ * the path had FPD set.  Root and context faults (and the scalable-mode
+ * root-table/TTM faults) are never qualified (VT-d 4.x 7.1.1).
+ */
+static inline bool vtd_fault_is_qualified(unsigned fr)
+{
+    switch (fr) {
+    case VTD_FR_ROOT_NOT_PRESENT: case VTD_FR_CONTEXT_NOT_PRESENT: case VTD_FR_ROOT_ACCESS:
+    case VTD_FR_CONTEXT_ACCESS: case VTD_FR_ROOT_RESERVED: case VTD_FR_CONTEXT_RESERVED:
+    case VTD_FR_SM_RTA_INVALID: case VTD_FR_SM_TTM_PASID: case VTD_FR_SM_TTM_PRQ:
+    case VTD_FR_SM_ROOT_ACCESS: case VTD_FR_SM_ROOT_NOT_PRESENT: case VTD_FR_SM_ROOT_RESERVED:
+    case VTD_FR_SM_CONTEXT_ACCESS: case VTD_FR_SM_CONTEXT_NOT_PRESENT:
+    case VTD_FR_SM_CONTEXT_RESERVED:
+        return false;
+    default:
+        return true;
+    }
 }
 
 #endif

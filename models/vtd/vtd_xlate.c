@@ -88,8 +88,8 @@
 #include "models/vtd/vtd_regs.h"
 
 #define NOPASID (UINT64_C(1) << 32)
-#define INTR_LO UINT64_C(0xFEE00000)
-#define INTR_HI UINT64_C(0xFEEFFFFF)
+#define INTR_LO VTD_INTR_LO
+#define INTR_HI VTD_INTR_HI
 #define PG_MASK (~UINT64_C(0xfff))
 
 /*
@@ -235,27 +235,12 @@ typedef struct Walk {
     VtdFaultStruct np_struct; /* where RC_NP came from */
 } Walk;
 
-static bool fault_is_qualified(unsigned fr)
-{
-    switch (fr) {
-    case VTD_FR_ROOT_NOT_PRESENT: case VTD_FR_CONTEXT_NOT_PRESENT: case VTD_FR_ROOT_ACCESS:
-    case VTD_FR_CONTEXT_ACCESS: case VTD_FR_ROOT_RESERVED: case VTD_FR_CONTEXT_RESERVED:
-    case VTD_FR_SM_RTA_INVALID: case VTD_FR_SM_TTM_PASID: case VTD_FR_SM_TTM_PRQ:
-    case VTD_FR_SM_ROOT_ACCESS: case VTD_FR_SM_ROOT_NOT_PRESENT: case VTD_FR_SM_ROOT_RESERVED:
-    case VTD_FR_SM_CONTEXT_ACCESS: case VTD_FR_SM_CONTEXT_NOT_PRESENT:
-    case VTD_FR_SM_CONTEXT_RESERVED:
-        return false;
-    default:
-        return true;
-    }
-}
-
 static VtdXlateStatus fault(Walk *w, unsigned fr, VtdFaultStruct s)
 {
     VtdXlateResult *r = w->res;
     r->status = VTD_XLATE_FAULT;
     r->fault_reason = (uint8_t)fr;
-    r->fault_qualified = fault_is_qualified(fr);
+    r->fault_qualified = vtd_fault_is_qualified(fr);
     r->fault_fpd = w->fpd;
     r->fault_record = !(r->fault_qualified && r->fault_fpd);
     r->fault_struct = s;
@@ -284,19 +269,6 @@ static void note_cache(Walk *w, VtdCacheId id, bool hit)
         w->res->cache_hit |= 1u << id;
     else
         w->res->cache_miss |= 1u << id;
-}
-
-static bool in_intr(uint64_t a, uint64_t len)
-{
-    uint64_t end = a + (len ? len - 1 : 0);
-    if (end < a)
-        end = UINT64_MAX;
-    return a <= INTR_HI && end >= INTR_LO;
-}
-
-static unsigned level_shift(unsigned level)
-{
-    return 12 + 9 * (level - 1);
 }
 
 static VtdCacheId psc_id(unsigned level)
@@ -380,7 +352,7 @@ static int ss_walk(Walk *w, uint64_t root, unsigned levels, uint64_t in, SsOut *
     for (unsigned n = 2; n <= levels; n++) {
         VtdCacheId id = psc_id(n);
         uint64_t k[VTD_CACHE_KEY_WORDS] = {w->did, NOPASID, STAGE_SS | ((uint64_t)levels << 8),
-                                           in >> level_shift(n)};
+                                           in >> vtd_level_shift(n)};
         VtdCacheEntry *e = vtd_cache_probe(x->c[id], k);
         note_cache(w, id, e != NULL);
         if (e) {
@@ -397,7 +369,7 @@ static int ss_walk(Walk *w, uint64_t root, unsigned levels, uint64_t in, SsOut *
     trail->levels = levels;
     trail->in = in;
     for (;; lvl--) {
-        uint64_t ea = table + ((in >> level_shift(lvl)) & 511) * 8;
+        uint64_t ea = table + ((in >> vtd_level_shift(lvl)) & 511) * 8;
         uint64_t e;
         if (!rd64(w, ea, &e)) {
             if (w->sm)
@@ -424,7 +396,7 @@ static int ss_walk(Walk *w, uint64_t root, unsigned levels, uint64_t in, SsOut *
             table = next;
             continue;
         }
-        uint64_t size = 1ull << level_shift(lvl);
+        uint64_t size = 1ull << vtd_level_shift(lvl);
         out->addr = (next & ~(size - 1)) | (in & (size - 1));
         out->level = lvl;
         out->perm = acc;
@@ -455,7 +427,7 @@ static int ss_commit(Walk *w, const SsTrail *t, bool ad, bool dirty)
     for (unsigned i = 0; i < t->nfill; i++) {
         uint64_t k[VTD_CACHE_KEY_WORDS] = {w->did, NOPASID,
                                            STAGE_SS | ((uint64_t)t->levels << 8),
-                                           t->in >> level_shift(t->fills[i].level)};
+                                           t->in >> vtd_level_shift(t->fills[i].level)};
         uint64_t v[VTD_CACHE_VAL_WORDS] = {t->fills[i].next, t->fills[i].acc};
         vtd_cache_fill(w->x->c[psc_id(t->fills[i].level)], k, v);
     }
@@ -735,7 +707,7 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
 
     for (unsigned n = 2; n <= levels; n++) {
         VtdCacheId id = psc_id(n);
-        uint64_t k[VTD_CACHE_KEY_WORDS] = {w->did, w->pasid_tag, stage, va >> level_shift(n)};
+        uint64_t k[VTD_CACHE_KEY_WORDS] = {w->did, w->pasid_tag, stage, va >> vtd_level_shift(n)};
         VtdCacheEntry *e = vtd_cache_probe(x->c[id], k);
         note_cache(w, id, e != NULL);
         if (e) {
@@ -765,7 +737,7 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
             if (rc)
                 return rc;
         }
-        uint64_t ea = host_table + ((va >> level_shift(lvl)) & 511) * 8;
+        uint64_t ea = host_table + ((va >> vtd_level_shift(lvl)) & 511) * 8;
         uint64_t e;
         if (!rd64(w, ea, &e))
             return (from_root && lvl == levels) ? VTD_FR_SM_FSPTPTR_INVALID : VTD_FR_SM_FS_ACCESS;
@@ -793,7 +765,7 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
                 (PscFill){lvl, 0, (uint64_t)rw | ((uint64_t)us << 1) | ((uint64_t)xd << 2)};
             continue;
         }
-        uint64_t size = 1ull << level_shift(lvl);
+        uint64_t size = 1ull << vtd_level_shift(lvl);
         out->addr = (next & ~(size - 1)) | (va & (size - 1));
         out->level = lvl;
         out->rw = rw;
@@ -840,7 +812,7 @@ static int fs_commit(Walk *w, const FsTrail *t, bool nested, bool dirty)
      * page of the next entry walked (for nested walks, after SS). */
     for (unsigned i = 0; i < t->nfill; i++) {
         uint64_t k[VTD_CACHE_KEY_WORDS] = {w->did, w->pasid_tag, t->stage,
-                                           t->va >> level_shift(t->fills[i].level)};
+                                           t->va >> vtd_level_shift(t->fills[i].level)};
         uint64_t v[VTD_CACHE_VAL_WORDS] = {t->addr[i + 1] & PG_MASK, t->fills[i].acc,
                                            t->gpa[i + 1], t->ss_w[i + 1]};
         vtd_cache_fill(w->x->c[psc_id(t->fills[i].level)], k, v);
@@ -900,7 +872,7 @@ static VtdXlateStatus ok_result(Walk *w, const Xl *t)
     VtdXlateResult *r = w->res;
     r->status = VTD_XLATE_OK;
     r->out_addr = t->out;
-    r->page_size = 1ull << level_shift(t->level);
+    r->page_size = 1ull << vtd_level_shift(t->level);
     r->perm = granted(w, t);
     r->did = w->did;
     r->pgtt = t->pgtt;
@@ -928,17 +900,17 @@ static VtdXlateStatus identity(Walk *w, uint16_t did, unsigned pgtt, bool snoop)
 static bool out_in_intr(Walk *w, const Xl *t)
 {
     if (w->ats) {
-        uint64_t size = 1ull << level_shift(t->level);
-        return in_intr(t->out & ~(size - 1), size);
+        uint64_t size = 1ull << vtd_level_shift(t->level);
+        return vtd_in_intr_range(t->out & ~(size - 1), size);
     }
-    return in_intr(t->out, w->req->len);
+    return vtd_in_intr_range(t->out, w->req->len);
 }
 
 static void iotlb_key(Walk *w, unsigned level, uint64_t k[VTD_CACHE_KEY_WORDS])
 {
     k[0] = w->did;
     k[1] = w->pasid_tag;
-    k[2] = w->req->addr >> level_shift(level);
+    k[2] = w->req->addr >> vtd_level_shift(level);
     k[3] = level;
 }
 
@@ -961,7 +933,7 @@ static bool iotlb_lookup(Walk *w, Xl *t)
         VtdCacheEntry *e = vtd_cache_probe(c, k);
         if (!e)
             continue;
-        uint64_t size = 1ull << level_shift(level);
+        uint64_t size = 1ull << vtd_level_shift(level);
         t->out = e->val[0] | (w->req->addr & (size - 1));
         t->level = level;
         t->flags = (unsigned)e->val[1];
@@ -980,7 +952,7 @@ static void iotlb_fill(Walk *w, const Xl *t)
 {
     uint64_t k[VTD_CACHE_KEY_WORDS];
     iotlb_key(w, t->level, k);
-    uint64_t size = 1ull << level_shift(t->level);
+    uint64_t size = 1ull << vtd_level_shift(t->level);
     uint64_t v[VTD_CACHE_VAL_WORDS] = {t->out & ~(size - 1), t->flags};
     vtd_cache_fill(w->x->c[VTD_CACHE_IOTLB], k, v);
 }
@@ -1239,7 +1211,7 @@ static VtdXlateStatus translate_scalable(Walk *w)
     if (pgtt == VTD_PGTT_PASS_THROUGH) {
         if (req->addr >> w->haw)
             return fault(w, VTD_FR_SM_ADDR_BEYOND_HW, VTD_FSTRUCT_REQUEST);
-        if (w->ats ? in_intr(req->addr & PG_MASK, 4096) : in_intr(req->addr, req->len))
+        if (w->ats ? vtd_in_intr_range(req->addr & PG_MASK, 4096) : vtd_in_intr_range(req->addr, req->len))
             return fault(w, VTD_FR_SM_INTR_RANGE, VTD_FSTRUCT_REQUEST);
         return identity(w, w->did, VTD_PGTT_PASS_THROUGH, vtd_pe_PGSNP(&w->pe));
     }
@@ -1279,13 +1251,13 @@ VtdXlateStatus vtd_xlate_translate(VtdXlate *x, const VtdXlateRequest *req, VtdX
     w.exec = req->pasid_present && req->exec;
     w.pasid_tag = NOPASID;
 
-    if (req->at == VTD_AT_UNTRANSLATED && !req->pasid_present && in_intr(req->addr, req->len)) {
+    if (req->at == VTD_AT_UNTRANSLATED && !req->pasid_present && vtd_in_intr_range(req->addr, req->len)) {
         res->status = req->write ? VTD_XLATE_INTERRUPT : VTD_XLATE_UR;
         return res->status;
     }
     if (!x->cfg.te)
         return identity(&w, 0, VTD_PGTT_PASS_THROUGH, false);
-    if (req->at == VTD_AT_TRANSLATED && in_intr(req->addr, req->len)) {
+    if (req->at == VTD_AT_TRANSLATED && vtd_in_intr_range(req->addr, req->len)) {
         res->status = VTD_XLATE_UR;
         return res->status;
     }
@@ -1422,8 +1394,8 @@ static bool m_iotlb(const VtdCacheEntry *e, const void *o)
     /* nested translations are keyed by first-stage input: a second-stage
      * page-selective invalidation cannot locate them and drops them all */
     if (s->range && !(cls == 4 && !(s->which & 2)))
-        return overlaps(e->key[2] << level_shift((unsigned)e->key[3]),
-                        level_shift((unsigned)e->key[3]), s);
+        return overlaps(e->key[2] << vtd_level_shift((unsigned)e->key[3]),
+                        vtd_level_shift((unsigned)e->key[3]), s);
     return true;
 }
 
@@ -1444,7 +1416,7 @@ static bool m_psc(const VtdCacheEntry *e, const void *o)
     if (!s->any_pasid && e->key[1] != s->pasid)
         return false;
     if (s->range && !(stage == STAGE_FS_NESTED && !(s->which & 2))) {
-        unsigned sh = level_shift(p->level);
+        unsigned sh = vtd_level_shift(p->level);
         return overlaps(e->key[3] << sh, sh, s);
     }
     return true;
@@ -1598,12 +1570,12 @@ bool vtd_xlate_peek_iotlb(const VtdXlate *x, uint16_t did, int64_t pasid, uint64
 {
     for (unsigned level = 1; level <= 3; level++) {
         uint64_t k[VTD_CACHE_KEY_WORDS] = {did, peek_pasid_tag(pasid),
-                                           addr >> level_shift(level), level};
+                                           addr >> vtd_level_shift(level), level};
         const VtdCacheEntry *e = vtd_cache_peek(x->c[VTD_CACHE_IOTLB], k);
         if (!e)
             continue;
         unsigned f = (unsigned)e->val[1];
-        uint64_t size = 1ull << level_shift(level);
+        uint64_t size = 1ull << vtd_level_shift(level);
         memset(out, 0, sizeof(*out));
         out->out_addr = e->val[0] | (addr & (size - 1));
         out->page_size = size;
@@ -1629,7 +1601,7 @@ bool vtd_xlate_peek_psc(const VtdXlate *x, unsigned level, uint16_t did, int64_t
     if (level < 2 || level > 5)
         return false;
     uint64_t k[VTD_CACHE_KEY_WORDS] = {did, peek_pasid_tag(pasid), stage | ((uint64_t)levels << 8),
-                                       in >> level_shift(level)};
+                                       in >> vtd_level_shift(level)};
     const VtdCacheEntry *e = vtd_cache_peek(x->c[psc_id(level)], k);
     if (!e)
         return false;

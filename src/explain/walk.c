@@ -23,8 +23,8 @@
 #include "models/vtd/vtd_ir.h"
 #include "models/vtd/vtd_regs.h"
 
-#define INTR_LO UINT64_C(0xFEE00000)
-#define INTR_HI UINT64_C(0xFEEFFFFF)
+#define INTR_LO VTD_INTR_LO
+#define INTR_HI VTD_INTR_HI
 #define PG_MASK (~UINT64_C(0xfff))
 
 enum { RC_NP = 0x100 };
@@ -139,35 +139,12 @@ static bool rd64(Ex *x, uint64_t a, uint64_t *v)
     return addr_space_read(x->mem, a, 8, v) == MEMTX_OK;
 }
 
-static bool in_intr(uint64_t a, uint64_t len)
-{
-    uint64_t end = a + (len ? len - 1 : 0);
-    if (end < a)
-        end = UINT64_MAX;
-    return a <= INTR_HI && end >= INTR_LO;
-}
-
-static unsigned level_shift(unsigned level)
-{
-    return 12 + 9 * (level - 1);
-}
-
-static bool fault_is_qualified(unsigned fr)
-{
-    static const uint8_t never[] = {0x1, 0x2, 0x8, 0x9, 0xA, 0xB, 0x30, 0x31,
-                                    0x32, 0x38, 0x39, 0x3A, 0x40, 0x41, 0x42};
-    for (unsigned i = 0; i < sizeof never; i++)
-        if (never[i] == fr)
-            return false;
-    return true;
-}
-
 static VtdXlateStatus fault(Ex *x, unsigned fr, VtdFaultStruct where)
 {
     VtdXlateResult *r = &x->w->res;
     r->status = VTD_XLATE_FAULT;
     r->fault_reason = (uint8_t)fr;
-    r->fault_qualified = fault_is_qualified(fr);
+    r->fault_qualified = vtd_fault_is_qualified(fr);
     r->fault_fpd = x->fpd;
     r->fault_record = !(r->fault_qualified && r->fault_fpd);
     r->fault_struct = where;
@@ -260,7 +237,7 @@ static const char *psc_name(unsigned level)
 
 static char *index_bits(const char *what, unsigned level)
 {
-    unsigned lo = level_shift(level);
+    unsigned lo = vtd_level_shift(level);
     return g_strdup_printf("%s[%u:%u]", what, lo + 8, lo);
 }
 
@@ -310,7 +287,7 @@ static int ss_walk(Ex *x, uint64_t root, unsigned levels, uint64_t in, const cha
     uint64_t table = root;
     unsigned acc = VTD_PERM_R | VTD_PERM_W | VTD_PERM_X;
     for (unsigned lvl = levels;; lvl--) {
-        unsigned idx = (unsigned)((in >> level_shift(lvl)) & 511);
+        unsigned idx = (unsigned)((in >> vtd_level_shift(lvl)) & 511);
         uint64_t ea = table + idx * 8ull;
         ExplainStep *s = step_new(x, EXPLAIN_SS,
                                   g_strdup_printf("second-stage %s (level %u) for %s 0x%" G_GINT64_MODIFIER "x",
@@ -380,7 +357,7 @@ static int ss_walk(Ex *x, uint64_t root, unsigned levels, uint64_t in, const cha
             table = next;
             continue;
         }
-        uint64_t size = 1ull << level_shift(lvl);
+        uint64_t size = 1ull << vtd_level_shift(lvl);
         o->out = (next & ~(size - 1)) | (in & (size - 1));
         o->level = lvl;
         o->perm = acc;
@@ -500,7 +477,7 @@ static int fs_walk(Ex *x, uint64_t va, bool nested, FsO *o, FsTrail *t)
                                           prev->stale ? " (STALE: differs from memory)"
                                                       : " (same as memory)");
         }
-        unsigned idx = (unsigned)((va >> level_shift(lvl)) & 511);
+        unsigned idx = (unsigned)((va >> vtd_level_shift(lvl)) & 511);
         uint64_t ea = host + idx * 8ull;
         ExplainStep *s = step_new(x, EXPLAIN_FS,
                                   g_strdup_printf("first-stage %s (level %u)", fs_level_name(lvl),
@@ -567,7 +544,7 @@ static int fs_walk(Ex *x, uint64_t va, bool nested, FsO *o, FsTrail *t)
             table = next;
             continue;
         }
-        uint64_t size = 1ull << level_shift(lvl);
+        uint64_t size = 1ull << vtd_level_shift(lvl);
         o->out = (next & ~(size - 1)) | (va & (size - 1));
         o->level = lvl;
         o->rw = rw;
@@ -800,12 +777,12 @@ static VtdXlateStatus paged(Ex *x, unsigned pgtt, uint64_t ss_root, unsigned ss_
     }
     {
         unsigned g = granted(x, &r);
-        uint64_t size = 1ull << level_shift(level);
+        uint64_t size = 1ull << vtd_level_shift(level);
         if (x->ats && !g) {
             st = ats_none(x, pgtt, "no right is granted");
             goto out;
         }
-        bool bad = x->ats ? in_intr(out & ~(size - 1), size) : in_intr(out, q->len);
+        bool bad = x->ats ? vtd_in_intr_range(out & ~(size - 1), size) : vtd_in_intr_range(out, q->len);
         if (bad) {
             st = fault_check(x, "output address", x->sm ? VTD_FR_SM_INTR_RANGE
                                                         : VTD_FR_LEGACY_INTR_RANGE,
@@ -1267,7 +1244,7 @@ static VtdXlateStatus translate_scalable(Ex *x)
             return fault_check(x, "address width", VTD_FR_SM_ADDR_BEYOND_HW, VTD_FSTRUCT_REQUEST,
                                g_strdup_printf("the address is above the %u-bit host address "
                                                "width", x->haw));
-        if (x->ats ? in_intr(req->addr & PG_MASK, 4096) : in_intr(req->addr, req->len))
+        if (x->ats ? vtd_in_intr_range(req->addr & PG_MASK, 4096) : vtd_in_intr_range(req->addr, req->len))
             return fault_check(x, "output address", VTD_FR_SM_INTR_RANGE, VTD_FSTRUCT_REQUEST,
                                g_strdup("the address falls in the interrupt range"));
         return identity(x, x->did, VTD_PGTT_PASS_THROUGH, vtd_pe_PGSNP(&pe),
@@ -1297,7 +1274,7 @@ static VtdXlateStatus translate(Ex *x)
 {
     const VtdXlateRequest *req = x->req;
     ExplainWalk *w = x->w;
-    if (req->at == VTD_AT_UNTRANSLATED && !req->pasid_present && in_intr(req->addr, req->len)) {
+    if (req->at == VTD_AT_UNTRANSLATED && !req->pasid_present && vtd_in_intr_range(req->addr, req->len)) {
         check_step(x, "interrupt window",
                    g_strdup(req->write ? "a write without PASID to 0xFEEx_xxxx is an interrupt "
                                          "message: interrupt remapping handles it"
@@ -1308,7 +1285,7 @@ static VtdXlateStatus translate(Ex *x)
     }
     if (!x->cfg->te)
         return identity(x, 0, VTD_PGTT_PASS_THROUGH, false, "GSTS.TES=0 (translation disabled)");
-    if (req->at == VTD_AT_TRANSLATED && in_intr(req->addr, req->len)) {
+    if (req->at == VTD_AT_TRANSLATED && vtd_in_intr_range(req->addr, req->len)) {
         check_step(x, "interrupt window", g_strdup("a translated request to the interrupt "
                                                    "window is an unsupported request"));
         w->res.status = VTD_XLATE_UR;
