@@ -137,4 +137,21 @@ static inline bool vtd_fault_is_qualified(unsigned fr)
     }
 }
 
+/** Which paging structure a paging-time fault reason belongs to (for FRCD users and messages). */
+static inline VtdFaultStruct vtd_fault_struct_of(unsigned fr)
+{
+    switch (fr) {
+    case VTD_FR_SM_FS_ACCESS: case VTD_FR_SM_FS_RESERVED: case VTD_FR_SM_FSPTPTR_INVALID:
+    case VTD_FR_SM_FS_NOT_PRESENT:
+        return VTD_FSTRUCT_FS_PTE;
+    case VTD_FR_SM_NESTED_FS_BEYOND_SS: case VTD_FR_SM_NESTED_FSPTPTR_READ:
+    case VTD_FR_SM_NESTED_FS_READ: case VTD_FR_SM_NESTED_FS_AD_WRITE:
+    case VTD_FR_SL_ENTRY_ACCESS: case VTD_FR_SL_ENTRY_RESERVED: case VTD_FR_SM_SS_ACCESS:
+    case VTD_FR_SM_SS_RESERVED: case VTD_FR_SM_SSPTPTR_INVALID: case VTD_FR_SM_SS_NOT_PRESENT:
+        return VTD_FSTRUCT_SS_PTE;
+    default:
+        return VTD_FSTRUCT_REQUEST;
+    }
+}
+
 #endif

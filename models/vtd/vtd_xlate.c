@@ -970,22 +970,6 @@ static unsigned np_reason(Walk *w, VtdFaultStruct s)
     return w->write ? VTD_FR_WRITE_DENIED : VTD_FR_READ_DENIED;
 }
 
-static VtdFaultStruct rc_struct(unsigned rc)
-{
-    switch (rc) {
-    case VTD_FR_SM_FS_ACCESS: case VTD_FR_SM_FS_RESERVED: case VTD_FR_SM_FSPTPTR_INVALID:
-    case VTD_FR_SM_FS_NOT_PRESENT:
-        return VTD_FSTRUCT_FS_PTE;
-    case VTD_FR_SM_NESTED_FS_BEYOND_SS: case VTD_FR_SM_NESTED_FSPTPTR_READ:
-    case VTD_FR_SM_NESTED_FS_READ: case VTD_FR_SM_NESTED_FS_AD_WRITE:
-    case VTD_FR_SL_ENTRY_ACCESS: case VTD_FR_SL_ENTRY_RESERVED: case VTD_FR_SM_SS_ACCESS:
-    case VTD_FR_SM_SS_RESERVED: case VTD_FR_SM_SSPTPTR_INVALID: case VTD_FR_SM_SS_NOT_PRESENT:
-        return VTD_FSTRUCT_SS_PTE;
-    default:
-        return VTD_FSTRUCT_REQUEST;
-    }
-}
-
 /*
  * Translates req->addr with the paging structures selected by @pgtt
  * (SS/FS/nested).  @ss_root/@ss_levels describe the second stage.
@@ -1011,7 +995,7 @@ static VtdXlateStatus translate_paged(Walk *w, unsigned pgtt, uint64_t ss_root,
             return fault(w, np_reason(w, w->np_struct), w->np_struct);
         }
         if (rc)
-            return fault(w, (unsigned)rc, rc_struct((unsigned)rc));
+            return fault(w, (unsigned)rc, vtd_fault_struct_of((unsigned)rc));
         t.out = so.addr;
         t.level = so.level;
         flags |= IF_HAS_SS | (so.perm << IF_SS_SHIFT) | (so.emt << IF_EMT_SHIFT);
@@ -1030,7 +1014,7 @@ static VtdXlateStatus translate_paged(Walk *w, unsigned pgtt, uint64_t ss_root,
             return fault(w, np_reason(w, w->np_struct), w->np_struct);
         }
         if (rc)
-            return fault(w, (unsigned)rc, rc_struct((unsigned)rc));
+            return fault(w, (unsigned)rc, vtd_fault_struct_of((unsigned)rc));
         flags |= IF_HAS_FS;
         if (fo.rw)
             flags |= IF_FS_RW;
@@ -1059,7 +1043,7 @@ static VtdXlateStatus translate_paged(Walk *w, unsigned pgtt, uint64_t ss_root,
                 return fault(w, VTD_FR_SM_SS_NOT_PRESENT, VTD_FSTRUCT_SS_PTE);
             }
             if (rc)
-                return fault(w, (unsigned)rc, rc_struct((unsigned)rc));
+                return fault(w, (unsigned)rc, vtd_fault_struct_of((unsigned)rc));
             flags |= IF_HAS_SS | (so.perm << IF_SS_SHIFT) | (so.emt << IF_EMT_SHIFT);
             if (so.ipat)
                 flags |= IF_IPAT;

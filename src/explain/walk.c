@@ -593,22 +593,6 @@ static unsigned granted(Ex *x, const Rights *r)
     return vtd_access_granted(&ar, &q);
 }
 
-static VtdFaultStruct rc_struct(unsigned rc)
-{
-    switch (rc) {
-    case VTD_FR_SM_FS_ACCESS: case VTD_FR_SM_FS_RESERVED: case VTD_FR_SM_FSPTPTR_INVALID:
-    case VTD_FR_SM_FS_NOT_PRESENT:
-        return VTD_FSTRUCT_FS_PTE;
-    case VTD_FR_SM_NESTED_FS_BEYOND_SS: case VTD_FR_SM_NESTED_FSPTPTR_READ:
-    case VTD_FR_SM_NESTED_FS_READ: case VTD_FR_SM_NESTED_FS_AD_WRITE:
-    case VTD_FR_SL_ENTRY_ACCESS: case VTD_FR_SL_ENTRY_RESERVED: case VTD_FR_SM_SS_ACCESS:
-    case VTD_FR_SM_SS_RESERVED: case VTD_FR_SM_SSPTPTR_INVALID: case VTD_FR_SM_SS_NOT_PRESENT:
-        return VTD_FSTRUCT_SS_PTE;
-    default:
-        return VTD_FSTRUCT_REQUEST;
-    }
-}
-
 static const char *access_name(Ex *x)
 {
     if (x->ats)
@@ -694,7 +678,7 @@ static VtdXlateStatus paged(Ex *x, unsigned pgtt, uint64_t ss_root, unsigned ss_
             goto out;
         }
         if (rc) {
-            st = fault(x, (unsigned)rc, rc_struct((unsigned)rc));
+            st = fault(x, (unsigned)rc, vtd_fault_struct_of((unsigned)rc));
             goto out;
         }
         r.has_ss = true;
@@ -714,7 +698,7 @@ static VtdXlateStatus paged(Ex *x, unsigned pgtt, uint64_t ss_root, unsigned ss_
             goto out;
         }
         if (rc) {
-            st = fault(x, (unsigned)rc, rc_struct((unsigned)rc));
+            st = fault(x, (unsigned)rc, vtd_fault_struct_of((unsigned)rc));
             goto out;
         }
         r.has_fs = true;
@@ -748,7 +732,7 @@ static VtdXlateStatus paged(Ex *x, unsigned pgtt, uint64_t ss_root, unsigned ss_
                 goto out;
             }
             if (rc) {
-                st = fault(x, (unsigned)rc, rc_struct((unsigned)rc));
+                st = fault(x, (unsigned)rc, vtd_fault_struct_of((unsigned)rc));
                 goto out;
             }
             r.has_ss = true;
