@@ -11,6 +11,7 @@
 #include "models/vtd/vtd.h"
 #include "models/vtd/vtd_entries.h"
 #include "platform/platform.h"
+#include "platform/irq.h"
 
 #define POOL_BASE 0x1000000ull
 #define POOL_SIZE (4ull << 20)
@@ -308,6 +309,48 @@ START_TEST(test_driver_errors)
 }
 END_TEST
 
+/* Interrupt remapping set up by the driver: a remappable MSI reaches its IRTE's vector. */
+START_TEST(test_interrupt_remapping)
+{
+    Fx fx;
+    GError *err = NULL;
+    static const char two_devices[] =
+        "[platform]\nfirmware = full\n"
+        "[device dev]\ntype = endpoint\nbdf = 00:02.0\n"
+        "[device other]\ntype = endpoint\nbdf = 00:03.0\n"
+        "[vtd dmar0]\nbase = 0xFED90000\npreset = xeon\nscope = all\n";
+    fx_init(&fx, two_devices, VTD_DRV_LEGACY, VTD_DRV_INVAL_QUEUED, true);
+    ok(vtd_drv_ir_enable(fx.drv, 4, false, &err), err);
+    uint64_t gsts;
+    addr_space_read(fx.p->mem, 0xFED90000 + VTD_GSTS_REG, 4, &gsts);
+    ck_assert_uint_eq(gsts & (VTD_GSTS_IRES | VTD_GSTS_IRTPS), VTD_GSTS_IRES | VTD_GSTS_IRTPS);
+    ok(vtd_drv_irte_set(fx.drv, 3, DEV_RID, 0x45, 2, false, &err), err);
+    uint64_t addr;
+    uint32_t data;
+    vtd_drv_msi_remappable(3, &addr, &data);
+    ck_assert_uint_eq(addr, 0xFEE00070);
+    uint8_t b[4] = { 0 };
+    uint64_t n = platform_irq_count(fx.p);
+    ck_assert_int_eq(pcie_fn_dma_write(fx.dev, addr, b, 4, NULL), PCIE_CPL_SC);
+    ck_assert_uint_eq(platform_irq_count(fx.p), n + 1);
+    const GArray *log = platform_irq_log(fx.p);
+    const PlatformIrq *irq = &g_array_index(log, PlatformIrq, log->len - 1);
+    ck_assert_uint_eq(irq->vector, 0x45);
+    ck_assert_uint_eq(irq->dest, 2);
+    ck_assert_int_eq(irq->irte, 3);
+    /* the same message from another requester fails source validation: fault 0x26 */
+    PcieFn *other = platform_find_device(fx.p, "other");
+    ck_assert_int_eq(pcie_fn_dma_write(other, addr, b, 4, NULL), PCIE_CPL_SC);
+    ck_assert_uint_eq(platform_irq_count(fx.p), n + 1);
+    VtdFaultRecord r = last_fault(&fx);
+    ck_assert_uint_eq(vtd_frcd_FR(&r), VTD_FR_IR_SID_INVALID);
+    /* out-of-range IRTEs are refused by the driver */
+    ck_assert(!vtd_drv_irte_set(fx.drv, 16, DEV_RID, 0x45, 2, false, &err));
+    g_clear_error(&err);
+    fx_done(&fx);
+}
+END_TEST
+
 static Suite *suite_driver(void)
 {
     Suite *s = suite_create("driver");
@@ -316,6 +359,7 @@ static Suite *suite_driver(void)
     tcase_add_test(tc, test_stale_iotlb_until_flush);
     tcase_add_test(tc, test_large_pages_and_passthrough);
     tcase_add_test(tc, test_driver_errors);
+    tcase_add_test(tc, test_interrupt_remapping);
     suite_add_tcase(s, tc);
     tc = tcase_create("scalable");
     tcase_add_test(tc, test_scalable_first_and_second_stage);

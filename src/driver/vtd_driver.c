@@ -14,6 +14,7 @@
 #include "driver/vtd_driver.h"
 #include "core/error.h"
 #include "models/vtd/vtd_entries.h"
+#include "models/vtd/vtd_ir.h"
 #include "models/vtd/vtd_regs.h"
 
 #define PAGE 4096ull
@@ -59,6 +60,9 @@ struct VtdDrv {
     GArray *attach;           /* DrvAttach */
     GArray *devcaps;          /* DrvDevCaps */
     uint64_t prq_base;        /* page request queue (one page), 0 when not set up */
+    uint64_t irt_base;        /* interrupt remapping table, 0 when not set up */
+    unsigned irt_entries;
+    bool irt_x2apic;
 };
 
 static const DrvDevCaps *devcaps_of(VtdDrv *d, uint16_t rid)
@@ -1181,4 +1185,70 @@ unsigned vtd_drv_clear_faults(VtdDrv *d, GArray *records)
     }
     wr(d, VTD_FSTS_REG, 4, VTD_FSTS_PFO);
     return n;
+}
+
+/* ---- interrupt remapping ------------------------------------------------------- */
+
+static gboolean inv_iec(VtdDrv *d, bool global, unsigned index, GError **error)
+{
+    VtdInvDesc desc = { { 0 } };
+    vtd_inv_set_TYPE_LO(&desc, VTD_INV_IEC);
+    vtd_inv_iec_set_G(&desc, global ? 0 : 1);
+    vtd_inv_iec_set_IIDX(&desc, index);
+    return qi_submit(d, &desc, 1, error);
+}
+
+gboolean vtd_drv_ir_enable(VtdDrv *d, unsigned log2_entries, bool x2apic, GError **error)
+{
+    if (!vtd_ecap_IR(d->ecap) || d->cfg.inval != VTD_DRV_INVAL_QUEUED) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: interrupt remapping needs ECAP.IR and queued invalidation");
+        return FALSE;
+    }
+    if (log2_entries < 1 || log2_entries > 16 || (x2apic && !vtd_ecap_EIM(d->ecap))) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: IR table of 2^%u entries%s not possible (1..16%s)", log2_entries,
+                    x2apic ? " in x2APIC mode" : "", x2apic ? ", and ECAP.EIM" : "");
+        return FALSE;
+    }
+    unsigned pages = (unsigned)MAX(1u, (16u << log2_entries) / (unsigned)PAGE);
+    uint64_t base = 0;
+    for (unsigned i = 0; i < pages; i++) {
+        uint64_t pg = page_alloc(d, error);   /* consecutive: the pool hands pages out in order */
+        if (!pg) {
+            return FALSE;
+        }
+        if (!base) {
+            base = pg;
+        }
+    }
+    d->irt_base = base;
+    d->irt_entries = 1u << log2_entries;
+    d->irt_x2apic = x2apic;
+    wr(d, VTD_IRTA_REG, 8, base | (x2apic ? 1ull << 11 : 0) | (log2_entries - 1));
+    return gcmd(d, VTD_GCMD_SIRTP, true, "GCMD.SIRTP", error) && inv_iec(d, true, 0, error) &&
+           gcmd(d, VTD_GCMD_IRE, true, "GCMD.IRE", error);
+}
+
+gboolean vtd_drv_irte_set(VtdDrv *d, unsigned index, uint16_t rid, uint8_t vector, uint32_t dest,
+                          bool level, GError **error)
+{
+    if (!d->irt_base || index >= d->irt_entries) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: IRTE %u: %s", index,
+                    d->irt_base ? "beyond the interrupt remapping table" : "interrupt remapping is not set up");
+        return FALSE;
+    }
+    VtdIrte e = vtd_irte_remapped(vector, dest, !d->irt_x2apic, 0, level, false, false);
+    vtd_irte_set_source(&e, 1, 0, rid);
+    store_words(d, d->irt_base + 16ull * index, e.val, 2);
+    return inv_iec(d, false, index, error);
+}
+
+void vtd_drv_msi_remappable(unsigned index, uint64_t *addr, uint32_t *data)
+{
+    /* address 31:20 = 0xFEE, 19:5 handle[14:0], 4 = remappable format, 3 = SHV, 2 = handle[15] */
+    *addr = 0xFEE00000ull | ((uint64_t)(index & 0x7fff) << 5) | (1u << 4) |
+            ((uint64_t)((index >> 15) & 1) << 2);
+    *data = 0;
 }

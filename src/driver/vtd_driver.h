@@ -184,6 +184,26 @@ gboolean vtd_drv_page_response(VtdDrv *d, const VtdDrvPageReq *req, unsigned cod
  */
 unsigned vtd_drv_clear_faults(VtdDrv *d, GArray *records);
 
+/**
+ * vtd_drv_ir_enable:
+ * Interrupt remapping bring-up: a table of 2^@log2_entries IRTEs (1..16)
+ * from the pool, IRTA (with EIME when @x2apic), GCMD.SIRTP, a global IEC
+ * invalidation, GCMD.IRE.  Needs ECAP.IR and queued invalidation.
+ */
+gboolean vtd_drv_ir_enable(VtdDrv *d, unsigned log2_entries, bool x2apic, GError **error);
+
+/**
+ * vtd_drv_irte_set:
+ * Writes IRTE @index: remapped format, @vector to @dest (physical, fixed;
+ * level-triggered when @level), accepted only from @rid (SVT=01, SQ=00),
+ * then invalidates that entry in the interrupt entry cache.
+ */
+gboolean vtd_drv_irte_set(VtdDrv *d, unsigned index, uint16_t rid, uint8_t vector, uint32_t dest,
+                          bool level, GError **error);
+
+/** The address and data of a remappable MSI naming IRTE @index (no subhandle). */
+void vtd_drv_msi_remappable(unsigned index, uint64_t *addr, uint32_t *data);
+
 /** Number of invalidation commands issued (register or queued), for tests. */
 uint64_t vtd_drv_invalidations(const VtdDrv *d);
 
