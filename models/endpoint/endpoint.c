@@ -241,6 +241,24 @@ PcieFn *endpoint_new(PcieFabric *f, PcieFn *parent, uint8_t devfn, const Endpoin
             }
         }
     }
+    if (p->sriov_total_vfs) {
+        /* what the SR-IOV capability cannot express (found by fuzzing platform files) */
+        const char *why = NULL;
+        if (p->sriov_offset == 0) {
+            why = "First VF Offset must not be 0";
+        } else if (p->sriov_total_vfs > 1 && p->sriov_stride == 0) {
+            why = "VF Stride must not be 0 with more than one VF";
+        }
+        for (unsigned i = 0; i < 6 && !why; i++) {
+            if (p->sriov_vf_bar[i].size && (p->sriov_vf_bar[i].flags & PCIE_BAR_IO)) {
+                why = "VF BARs are memory BARs (SR-IOV has no I/O VF BARs)";
+            }
+        }
+        if (why) {
+            g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID, "sriov: %s", why);
+            return NULL;
+        }
+    }
     if (p->msix_vectors) {
         if (p->msix_bar > 5 || p->bar[p->msix_bar].size < 16ull * p->msix_vectors * 2 ||
             (p->bar[p->msix_bar].flags & PCIE_BAR_IO)) {
