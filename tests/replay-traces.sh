@@ -46,6 +46,21 @@ if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d[
 else
     echo "FAIL: JSON summary"; cat "$tmp/j.json"; fail=1
 fi
+# fault injection from the command line: a UR completion on the first request is detected
+"$V" replay --inject 'ur nth=1 dev=nic' "$T/stale-iotlb-bug.trace" > "$tmp/inj.out" 2>&1
+if grep -q "^outcome:    detected" "$tmp/inj.out"; then
+    echo "PASS: replay --inject"
+else
+    echo "FAIL: replay --inject"; cat "$tmp/inj.out"; fail=1
+fi
+"$V" replay --inject 'frobnicate' "$T/stale-iotlb-bug.trace" > "$tmp/inj2.out" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -q "inject 'frobnicate'" "$tmp/inj2.out"; then
+    echo "PASS: replay --inject with a bad spec exits 2"
+else
+    echo "FAIL: replay --inject with a bad spec (rc=$rc)"; cat "$tmp/inj2.out"; fail=1
+fi
+
 # timing: with the xeon-e5 profile an IOTLB miss costs about 300 ns more than a hit (timing.md)
 "$V" replay --no-progress "$T/experiments/miss-penalty-64m.trace" > "$tmp/t.out" 2>&1
 hit=$(awk '$1 == "00:02.0" && $2 == "hit" { print $5 }' "$tmp/t.out")

@@ -14,11 +14,13 @@
 #include "cli/commands.h"
 #include "trace/replay.h"
 #include "trace/trace.h"
+#include "inject/inject.h"
 
 int cmd_replay(int argc, char **argv)
 {
     bool json = false, log = false, quiet = false, progress = true;
     GPtrArray *traces = g_ptr_array_new();
+    GPtrArray *injects = g_ptr_array_new();   /* --inject SPEC (docs/fault-injection.md) */
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
             json = true;
@@ -28,20 +30,65 @@ int cmd_replay(int argc, char **argv)
             quiet = true;
         } else if (!strcmp(argv[i], "--no-progress")) {
             progress = false;
+        } else if (!strcmp(argv[i], "--inject") && i + 1 < argc) {
+            g_ptr_array_add(injects, argv[++i]);
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "vtdsim replay: unknown option '%s' (options: --log --json --quiet --no-progress)\n",
+            fprintf(stderr, "vtdsim replay: unknown option '%s' (options: --log --json --quiet --no-progress --inject SPEC)\n",
                     argv[i]);
             g_ptr_array_free(traces, TRUE);
+            g_ptr_array_free(injects, TRUE);
             return 2;
         } else {
             g_ptr_array_add(traces, argv[i]);
         }
     }
     if (!traces->len) {
-        fprintf(stderr, "usage: vtdsim replay [--log] [--json] [--quiet] TRACE...\n");
+        fprintf(stderr, "usage: vtdsim replay [--log] [--json] [--quiet] [--inject SPEC]... TRACE...\n");
         g_ptr_array_free(traces, TRUE);
+        g_ptr_array_free(injects, TRUE);
         return 2;
     }
+    if (injects->len) {
+        /* an injection run: golden replay + armed replay + classification, per trace */
+        GPtrArray *specs = g_ptr_array_new_with_free_func((GDestroyNotify)inject_spec_free);
+        int irc = 0;
+        for (guint i = 0; i < injects->len; i++) {
+            GError *err = NULL;
+            InjectSpec *sp = inject_spec_parse_string(g_ptr_array_index(injects, i), &err);
+            if (!sp) {
+                fprintf(stderr, "vtdsim replay: --inject '%s': %s\n",
+                        (char *)g_ptr_array_index(injects, i), err->message);
+                g_error_free(err);
+                irc = 2;
+                break;
+            }
+            g_ptr_array_add(specs, sp);
+        }
+        for (guint i = 0; !irc && i < traces->len; i++) {
+            GError *err = NULL;
+            InjectResult *res = inject_run_trace(g_ptr_array_index(traces, i), specs, &err);
+            if (!res) {
+                fprintf(stderr, "vtdsim replay: %s\n", err->message);
+                g_error_free(err);
+                irc = 2;
+                break;
+            }
+            GString *s = g_string_new(NULL);
+            if (json) {
+                inject_result_json(res, s);
+            } else {
+                inject_result_text(res, s);
+            }
+            fputs(s->str, stdout);
+            g_string_free(s, TRUE);
+            inject_result_free(res);
+        }
+        g_ptr_array_free(specs, TRUE);
+        g_ptr_array_free(traces, TRUE);
+        g_ptr_array_free(injects, TRUE);
+        return irc;
+    }
+    g_ptr_array_free(injects, TRUE);
     ReplayOptions opt = {
         .log = log ? stdout : NULL,
         .report = log ? stdout : NULL,   /* with --log, failures appear where they happen */

@@ -14,12 +14,14 @@ int cmd_trace_import(int argc, char **argv);
 int cmd_walk(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
 
 #define VTDSIM_EXTRA_COMMANDS \
     { "replay", cmd_replay }, \
     { "trace", cmd_trace }, \
     { "walk", cmd_walk }, \
     { "dump", cmd_dump }, \
-    { "bench", cmd_bench },
+    { "bench", cmd_bench }, \
+    { "campaign", cmd_campaign },
 
 #endif

@@ -61,6 +61,8 @@ static void usage(FILE *f)
             "  trace import [-o OUT] INPUT              Linux ftrace / kernel log -> trace + platform\n"
             "  bench --experiment NAME|all [--profile NAME] [--config FILE] [--svg FILE]\n"
             "                                           timing calibration against published figures\n"
+            "  campaign inject TRACE [--inject 'CLASS ...'] | plan INI -o DIR | run DIR [-j N]\n"
+            "         | run-shard SHARD | merge DIR     fault injection and campaigns\n"
             "\n"
             "common options: -v/--verbose (device info messages on stderr), --help, --version\n");
 }

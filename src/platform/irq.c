@@ -12,6 +12,8 @@
 #include "platform/platform.h"
 #include "models/vtd/vtd.h"
 #include "models/ioapic/ioapic.h"
+#include "core/sim_internal.h"
+#include "inject/inject_hook.h"
 
 struct PlatformIrqState {
     GArray *log;               /* PlatformIrq */
@@ -166,7 +168,12 @@ static void irq_route(Platform *p, uint16_t rid, uint64_t addr, uint32_t data, P
 
 void platform_irq_msi(Platform *p, uint16_t rid, uint64_t addr, uint32_t data)
 {
-    irq_route(p, rid, addr, data, PLATFORM_IRQ_SRC_MSI, -1);
+    /* fault injection (src/inject/inject_hook.h): lost or duplicated MSIs */
+    InjectHooks *ih = emu_sim_lookup(p->sim, INJECT_HOOKS_NAME);
+    unsigned n = ih && ih->msi ? ih->msi(ih->opaque, rid, addr, data) : 1;
+    for (unsigned i = 0; i < n; i++) {
+        irq_route(p, rid, addr, data, PLATFORM_IRQ_SRC_MSI, -1);
+    }
 }
 
 void platform_irq_deliver(Platform *p, uint16_t rid, uint64_t addr, uint32_t data)

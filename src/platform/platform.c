@@ -21,6 +21,7 @@
 #include <string.h>
 #include "platform/platform.h"
 #include "core/parse.h"
+#include "inject/inject_hook.h"
 #include "models/edu/edu.h"
 #include "models/endpoint/endpoint.h"
 #include "models/vtd/vtd.h"
@@ -428,9 +429,8 @@ static PcieCplStatus rc_translation_request(PlatformVtd *v, PcieTlp *tlp, void *
     return PCIE_CPL_SC;
 }
 
-static PcieCplStatus rc_mem_request(void *opaque, PcieTlp *tlp, void *data)
+static PcieCplStatus rc_mem_route(Platform *p, PcieTlp *tlp, void *data)
 {
-    Platform *p = opaque;
     PlatformVtd *v = platform_vtd_for(p, tlp->requester_id);
     if (v && tlp->at == PCIE_AT_TRANSLATION_REQUEST) {
         return rc_translation_request(v, tlp, data);
@@ -448,6 +448,29 @@ static PcieCplStatus rc_mem_request(void *opaque, PcieTlp *tlp, void *data)
     }
     MemTxResult r = addr_space_rw(p->mem, tlp->addr, data, tlp->length, write);
     return r == MEMTX_OK ? PCIE_CPL_SC : PCIE_CPL_UR;
+}
+
+/*
+ * Fault injection (src/inject/inject_hook.h): when an injector is attached
+ * to the simulation it sees every upstream memory request before and after
+ * the root complex routes it, and may complete it with an error itself.
+ */
+static PcieCplStatus rc_mem_request(void *opaque, PcieTlp *tlp, void *data)
+{
+    Platform *p = opaque;
+    InjectHooks *ih = emu_sim_lookup(p->sim, INJECT_HOOKS_NAME);
+    if (!ih) {
+        return rc_mem_route(p, tlp, data);
+    }
+    PcieCplStatus st;
+    if (ih->rc_before && ih->rc_before(ih->opaque, tlp, data, &st)) {
+        return st;
+    }
+    st = rc_mem_route(p, tlp, data);
+    if (ih->rc_after) {
+        ih->rc_after(ih->opaque, tlp, data, &st);
+    }
+    return st;
 }
 
 static void rc_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t data)
@@ -486,6 +509,11 @@ static const PcieRcOps rc_ops = {
 static VtdDevtlbStatus vtd_devtlb_inv(void *opaque, const VtdDevtlbInv *req)
 {
     Platform *p = opaque;
+    /* fault injection (src/inject/inject_hook.h): the device does not answer */
+    InjectHooks *ih = emu_sim_lookup(p->sim, INJECT_HOOKS_NAME);
+    if (ih && ih->devtlb_timeout && ih->devtlb_timeout(ih->opaque, req->sid, req->addr)) {
+        return VTD_DEVTLB_TIMEOUT;
+    }
     PcieFn *fn = pcie_fabric_find(p->fabric, req->sid);
     if (!fn) {
         return VTD_DEVTLB_TIMEOUT;   /* nobody answers: ITE, as on hardware */

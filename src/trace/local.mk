@@ -24,6 +24,7 @@ TESTS += tests/replay-traces.sh
 EXTRA_DIST += tests/replay-traces.sh tests/traces/gen_bundled.py \
 	traces/corner-cases/legacy-faults.trace traces/corner-cases/ats-pri.trace \
 	traces/corner-cases/large-pages-and-passthrough.trace traces/corner-cases/qi-errors.trace \
+	traces/corner-cases/interrupt-remapping.trace \
 	traces/tests/legacy-basics.trace
 
 # make bench: replay speed against the read+tokenise floor

@@ -84,6 +84,7 @@ struct Replay {
     EmuTick first_time, last_time;
     char *trace_path;
     double wall_seconds;
+    ReplayHooks hooks;             /* fault injection (replay.h) */
 };
 
 Replay *replay_new(const ReplayOptions *opt)
@@ -209,6 +210,9 @@ static gboolean ensure_platform(Replay *r, const char *path, const TraceEvent *e
         u->pv = pv;
         g_hash_table_insert(r->units, g_strdup(pv->name), u);
         g_ptr_array_add(r->unit_list, u);
+    }
+    if (r->hooks.platform_ready) {
+        r->hooks.platform_ready(r->hooks.opaque, r->sim);
     }
     return TRUE;
 }
@@ -341,7 +345,8 @@ static void outcome(Replay *r, PcieFn *fn)
     }
     /* the first TLP's translation (a DMA may be several TLPs); the last one's fault */
     const VtdXlateResult *first = vtd_unit_first_result(pv->unit);
-    const VtdXlateResult *x = vtd_unit_last_result(pv->unit);
+    /* no translation since the mark (an interrupt message): the last result is an older request's */
+    const VtdXlateResult *x = first ? vtd_unit_last_result(pv->unit) : NULL;
     if (first) {
         r->last_xlate = *first;
         r->last_xlate_valid = true;
@@ -359,6 +364,15 @@ static void outcome(Replay *r, PcieFn *fn)
 
 static void log_request(Replay *r, const TraceEvent *ev)
 {
+    if (r->hooks.request_done) {
+        bool rd = r->last == LAST_DMA && r->last_data->len;
+        ReplayRequestInfo info = {
+            .file = ev->file, .line = ev->line, .kind = (int)r->last, .status = (int)r->last_status,
+            .fault = r->last_fault, .fault_reason = r->last_fault ? r->last_fault_reason : 0,
+            .data = rd ? r->last_data->data : NULL, .len = rd ? r->last_data->len : 0,
+        };
+        r->hooks.request_done(r->hooks.opaque, &info);
+    }
     if (!r->opt.log) {
         return;
     }
@@ -625,6 +639,40 @@ static gboolean ev_ats(Replay *r, const TraceEvent *ev, GError **error)
     return TRUE;
 }
 
+static gboolean drv_call(gboolean ok, GError *err, const TraceEvent *ev, GError **error);
+static ReplayUnit *driven_unit(Replay *r, const char *name, const TraceEvent *ev, GError **error);
+
+/*
+ * Whether the unit of @fn recorded a fault during the last request, read
+ * from its fault registers (interrupt-remapping faults do not come from
+ * the DMA translation engine).
+ */
+static void recorded_fault(Replay *r, PcieFn *fn)
+{
+    PlatformVtd *pv = platform_vtd_for(r->p, pcie_fn_rid(fn));
+    ReplayUnit *u = pv ? g_hash_table_lookup(r->units, pv->name) : NULL;
+    if (!u || vtd_unit_stats(pv->unit)->faults_recorded == u->faults_seen) {
+        return;
+    }
+    VtdFaultRecord rec;
+    uint64_t fsts = vtd_unit_reg_peek(pv->unit, VTD_FSTS_REG, 4);
+    unsigned nfr = vtd_unit_num_fault_records(pv->unit);
+    /* the newest record: the one before the next free slot, found from FRI and the count */
+    unsigned fri = (unsigned)vtd_FSTS_FRI(fsts);
+    unsigned newest = fri;
+    for (unsigned i = 0; i < nfr; i++) {
+        unsigned k = (fri + i) % nfr;
+        vtd_unit_fault_record(pv->unit, k, &rec);
+        if (vtd_frcd_F(&rec)) {
+            newest = k;
+        }
+    }
+    vtd_unit_fault_record(pv->unit, newest, &rec);
+    r->last_fault = true;
+    r->last_fault_reason = (uint8_t)vtd_frcd_FR(&rec);
+    r->faults_by_reason[r->last_fault_reason]++;
+}
+
 static gboolean ev_msi(Replay *r, const TraceEvent *ev, GError **error)
 {
     uint64_t addr, data;
@@ -647,8 +695,84 @@ static gboolean ev_msi(Replay *r, const TraceEvent *ev, GError **error)
     r->requests++;
     count_status(r, r->last_status);
     outcome(r, fn);
+    recorded_fault(r, fn);
     log_request(r, ev);
     return TRUE;
+}
+
+/* ev_msi's remappable form: the address and data a device writes for IRTE INDEX. */
+static gboolean ev_msi_remap(Replay *r, const TraceEvent *ev, GError **error)
+{
+    uint64_t index;
+    if (!need(ev, 3, "msi-remap DEVICE INDEX", error) ||
+        !parse_num(ev, ev->words[2], &index, "IRTE index", error)) {
+        return FALSE;
+    }
+    if (index > 0xffff || ev->nwords > 3) {
+        return ev_fail(error, ev, "usage: msi-remap DEVICE INDEX (0..65535)");
+    }
+    PcieFn *fn = device(r, ev->words[1], ev, error);
+    if (!fn) {
+        return FALSE;
+    }
+    uint64_t addr;
+    uint32_t data;
+    vtd_drv_msi_remappable((unsigned)index, &addr, &data);
+    uint8_t b[4] = { (uint8_t)data, (uint8_t)(data >> 8), (uint8_t)(data >> 16), (uint8_t)(data >> 24) };
+    faults_mark(r);
+    r->last_status = pcie_fn_dma_write(fn, addr, b, 4, NULL);
+    r->last = LAST_MSI;
+    r->requests++;
+    count_status(r, r->last_status);
+    r->last_xlate_valid = false;
+    r->last_fault = false;
+    recorded_fault(r, fn);
+    log_request(r, ev);
+    return TRUE;
+}
+
+static gboolean ev_ir(Replay *r, const TraceEvent *ev, GError **error)
+{
+    GError *err = NULL;
+    if (!strcmp(ev->words[0], "ir-enable")) {
+        static const char *const known[] = { "entries=", "x2apic", NULL };
+        if (!need(ev, 2, "ir-enable UNIT [entries=N] [x2apic]", error) || !check_opts(ev, 2, known, error)) {
+            return FALSE;
+        }
+        ReplayUnit *u = driven_unit(r, ev->words[1], ev, error);
+        if (!u) {
+            return FALSE;
+        }
+        uint64_t n = 256;
+        const char *e = opt_value(ev, 2, "entries");
+        if (e && (!num(e, &n) || n < 2 || n > 65536 || (n & (n - 1)))) {
+            return ev_fail(error, ev, "entries=%s: a power of two from 2 to 65536", e);
+        }
+        unsigned log2 = 0;
+        while ((1ull << log2) < n) {
+            log2++;
+        }
+        gboolean ok = vtd_drv_ir_enable(u->drv, log2, opt_flag(ev, 2, "x2apic"), &err);
+        return drv_call(ok, err, ev, error);
+    }
+    static const char *const known[] = { "vector=", "dest=", "level", NULL };
+    uint64_t index, vector = 0, dest = 0;
+    if (!need(ev, 4, "irte UNIT INDEX DEVICE vector=V dest=D [level]", error) ||
+        !check_opts(ev, 4, known, error) || !parse_num(ev, ev->words[2], &index, "index", error)) {
+        return FALSE;
+    }
+    ReplayUnit *u = driven_unit(r, ev->words[1], ev, error);
+    PcieFn *fn = u ? device(r, ev->words[3], ev, error) : NULL;
+    if (!fn) {
+        return FALSE;
+    }
+    const char *v = opt_value(ev, 4, "vector"), *d = opt_value(ev, 4, "dest");
+    if (!v || !d || !num(v, &vector) || vector > 0xff || !num(d, &dest) || dest > 0xffffffffu) {
+        return ev_fail(error, ev, "vector=0..255 and dest=ID are required");
+    }
+    gboolean ok = vtd_drv_irte_set(u->drv, (unsigned)index, pcie_fn_rid(fn), (uint8_t)vector,
+                                   (uint32_t)dest, opt_flag(ev, 4, "level"), &err);
+    return drv_call(ok, err, ev, error);
 }
 
 static gboolean ev_page_request(Replay *r, const TraceEvent *ev, GError **error)
@@ -1372,6 +1496,13 @@ static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
         }
         return TRUE;
     }
+    /* fault injection (src/inject): inert without hooks */
+    if (!strcmp(w0, "inject")) {
+        return r->hooks.inject ? r->hooks.inject(r->hooks.opaque, ev, error) : TRUE;
+    }
+    if (r->hooks.skip_event && r->hooks.skip_event(r->hooks.opaque, ev)) {
+        return TRUE;
+    }
     if (!strcmp(w0, "dma")) {
         return ev_dma(r, ev, error);
     }
@@ -1383,6 +1514,12 @@ static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
     }
     if (!strcmp(w0, "msi")) {
         return ev_msi(r, ev, error);
+    }
+    if (!strcmp(w0, "msi-remap")) {
+        return ev_msi_remap(r, ev, error);
+    }
+    if (!strcmp(w0, "ir-enable") || !strcmp(w0, "irte")) {
+        return ev_ir(r, ev, error);
     }
     if (!strcmp(w0, "page-request")) {
         return ev_page_request(r, ev, error);
@@ -1733,4 +1870,20 @@ EmuSim *replay_take_sim(Replay *r)
     r->sim = NULL;
     run_reset(r);
     return sim;
+}
+
+/* ---- hooks (fault injection) ------------------------------------------------------------ */
+
+void replay_set_hooks(Replay *r, const ReplayHooks *hooks)
+{
+    if (hooks) {
+        r->hooks = *hooks;
+    } else {
+        memset(&r->hooks, 0, sizeof r->hooks);
+    }
+}
+
+EmuSim *replay_sim(Replay *r)
+{
+    return r->sim;
 }

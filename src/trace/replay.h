@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <glib.h>
+#include "trace/trace.h"
 #include "vtdsim/sim.h"
 
 typedef struct ReplayOptions {
@@ -61,5 +62,35 @@ unsigned replay_expectations(const Replay *r);
 /** Appends the summary of the last replay_run() as text / as a JSON object. */
 void replay_summary_text(Replay *r, GString *out);
 void replay_summary_json(Replay *r, GString *out);
+
+/* ---- hooks for fault injection (src/inject, issue 9) ------------------------
+ * A ReplayHooks table lets the fault injector follow a replay: it is told
+ * when the platform exists, receives the `inject ...` events of the trace
+ * (without hooks they are inert: a plain replay ignores them), may drop a
+ * host-driver or page-request event before it runs, and sees the outcome
+ * of every device request.  All callbacks are optional. */
+typedef struct ReplayRequestInfo {
+    const char *file;
+    unsigned line;
+    int kind;                 /* 1 dma, 2 ats, 3 msi, 4 page request */
+    int status;               /* PcieCplStatus */
+    bool fault;
+    uint8_t fault_reason;
+    const uint8_t *data;      /* data of a DMA read, else NULL */
+    uint32_t len;
+} ReplayRequestInfo;
+
+typedef struct ReplayHooks {
+    void *opaque;
+    void (*platform_ready)(void *opaque, EmuSim *sim);
+    gboolean (*inject)(void *opaque, const TraceEvent *ev, GError **error);
+    bool (*skip_event)(void *opaque, const TraceEvent *ev);
+    void (*request_done)(void *opaque, const ReplayRequestInfo *info);
+} ReplayHooks;
+
+/** Installs @hooks (copied; NULL removes them) for the following runs. */
+void replay_set_hooks(Replay *r, const ReplayHooks *hooks);
+/** The simulation of the last replay_run() (owned by @r), or NULL. */
+EmuSim *replay_sim(Replay *r);
 
 #endif

@@ -1,0 +1,1075 @@
+/*
+ * Fault injection runs; see inject.h and docs/fault-injection.md.
+ *
+ * An InjectRun follows one replay through the replayer's hooks
+ * (trace/replay.h) and the platform's hooks (inject/inject_hook.h).  The
+ * golden run has no armed specs: it only records.  The injected run arms
+ * the plan and records the same things, so the two recordings can be
+ * compared request by request:
+ *
+ *   - per device request: kind, completion status, fault reason and an
+ *     FNV-1a hash of the data read;
+ *   - the host pages every successful upstream write landed in (the
+ *     translated address the unit reported, or the address itself when no
+ *     translation happened), compared at the end between the two runs'
+ *     memories (both simulations stay alive until the comparison);
+ *   - the delivered interrupts (vector, destination, requester);
+ *   - fault records written, and the error completions the injector
+ *     produced itself.
+ *
+ * The injector never changes what the models do except at the points it
+ * is asked to: an error completion instead of routing, a flipped bit for
+ * the duration of one request, a skipped `flush`, a filled page request
+ * queue, an MSI delivered zero or two times.
+ */
+#include <string.h>
+#include <json-glib/json-glib.h>
+#include "inject/inject.h"
+#include "inject/inject_hook.h"
+#include "core/error.h"
+#include "core/sim_internal.h"
+#include "models/vtd/vtd.h"
+#include "models/vtd/vtd_regs.h"
+#include "pcie/pcie.h"
+#include "platform/irq.h"
+#include "platform/platform.h"
+#include "trace/replay.h"
+#include "trace/trace.h"
+
+#define BITFLIP_PTE_ADDR_MASK UINT64_C(0x000ffffffffff000)   /* bits 51:12 of table pointers */
+#define PRQ_FILL_MAX 65536u       /* synthetic requests at most when filling a queue */
+#define MSI_ADDR_LO UINT64_C(0xfee00000)
+#define MSI_ADDR_HI UINT64_C(0xfef00000)
+
+static const char *const class_names[] = {
+#define INJECT_X(id, name, desc) name,
+    INJECT_CLASSES(INJECT_X)
+#undef INJECT_X
+};
+static const char *const class_descs[] = {
+#define INJECT_X(id, name, desc) desc,
+    INJECT_CLASSES(INJECT_X)
+#undef INJECT_X
+};
+static const char *const outcome_names[] = { "not-fired", "masked", "detected", "sdc", "hang" };
+
+const char *inject_class_name(InjectClass c)
+{
+    return c < INJECT__COUNT ? class_names[c] : "?";
+}
+
+const char *inject_class_desc(InjectClass c)
+{
+    return c < INJECT__COUNT ? class_descs[c] : "?";
+}
+
+const char *inject_outcome_name(InjectOutcome o)
+{
+    return o < INJECT_OUTCOME__COUNT ? outcome_names[o] : "?";
+}
+
+int inject_class_parse(const char *s)
+{
+    for (unsigned i = 0; i < INJECT__COUNT; i++) {
+        if (!strcmp(class_names[i], s)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* ---- plans ------------------------------------------------------------------ */
+
+void inject_spec_free(InjectSpec *s)
+{
+    if (s) {
+        g_free(s->dev);
+        g_free(s->text);
+        g_free(s);
+    }
+}
+
+G_GNUC_PRINTF(2, 3)
+static InjectSpec *spec_fail(GError **error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *m = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "inject: %s", m);
+    return NULL;
+}
+
+static bool parse_range(const char *v, uint64_t *lo, uint64_t *hi)
+{
+    const char *sep = strpbrk(v, "+-");
+    if (!sep) {
+        if (!trace_parse_u64(v, lo)) {
+            return false;
+        }
+        *hi = *lo + 1;
+        return true;
+    }
+    g_autofree char *a = g_strndup(v, (gsize)(sep - v));
+    uint64_t b;
+    if (!trace_parse_u64(a, lo) || !trace_parse_u64(sep + 1, &b)) {
+        return false;
+    }
+    *hi = *sep == '+' ? *lo + b : b;
+    return *hi > *lo;
+}
+
+InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
+{
+    if (n < 1) {
+        return spec_fail(error, "usage: inject CLASS [time=T] [nth=N] [prob=P seed=S] [count=K] "
+                                "[dev=D] [pasid=N] [addr=LO-HI|LO+SIZE] [op=read|write] "
+                                "[entry=root|context|pte|ADDR] [bit=N]");
+    }
+    int c = inject_class_parse(words[0]);
+    if (c < 0) {
+        GString *known = g_string_new(NULL);
+        for (unsigned i = 0; i < INJECT__COUNT; i++) {
+            g_string_append_printf(known, "%s%s", i ? ", " : "", class_names[i]);
+        }
+        g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "inject: '%s' is not a fault class (%s)",
+                    words[0], known->str);
+        g_string_free(known, TRUE);
+        return NULL;
+    }
+    g_autoptr(GString) text = g_string_new(words[0]);
+    InjectSpec *s = g_new0(InjectSpec, 1);
+    s->cls = (InjectClass)c;
+    s->count = 1;
+    for (unsigned i = 1; i < n; i++) {
+        const char *w = words[i];
+        const char *eq = strchr(w, '=');
+        if (!eq) {
+            inject_spec_free(s);
+            return spec_fail(error, "'%s': expected key=value", w);
+        }
+        g_autofree char *k = g_strndup(w, (gsize)(eq - w));
+        const char *v = eq + 1;
+        uint64_t x = 0;
+        bool ok = true;
+        if (!strcmp(k, "time")) {
+            g_autofree char *t = g_strconcat("@", v, NULL);
+            bool rel;
+            ok = trace_parse_time(t, &s->time, &rel) && !rel;
+            s->has_time = true;
+        } else if (!strcmp(k, "nth")) {
+            ok = trace_parse_u64(v, &s->nth) && s->nth > 0;
+        } else if (!strcmp(k, "prob")) {
+            char *end;
+            s->prob = g_ascii_strtod(v, &end);
+            ok = *v && !*end && s->prob >= 0 && s->prob <= 1;
+            s->has_prob = true;
+        } else if (!strcmp(k, "seed")) {
+            ok = trace_parse_u64(v, &s->seed);
+        } else if (!strcmp(k, "count")) {
+            ok = trace_parse_u64(v, &s->count);
+        } else if (!strcmp(k, "dev")) {
+            g_free(s->dev);
+            s->dev = g_strdup(v);
+            ok = *v != 0;
+        } else if (!strcmp(k, "pasid")) {
+            ok = trace_parse_u64(v, &x) && x < (1u << 20);
+            s->pasid = (uint32_t)x;
+            s->has_pasid = true;
+        } else if (!strcmp(k, "addr")) {
+            ok = parse_range(v, &s->addr_lo, &s->addr_hi);
+            s->has_addr = true;
+        } else if (!strcmp(k, "op")) {
+            ok = !strcmp(v, "read") || !strcmp(v, "write") || !strcmp(v, "any");
+            s->op = !strcmp(v, "read") ? 1 : !strcmp(v, "write") ? 2 : 0;
+        } else if (!strcmp(k, "entry")) {
+            if (!strcmp(v, "root")) {
+                s->entry = INJECT_ENTRY_ROOT;
+            } else if (!strcmp(v, "context")) {
+                s->entry = INJECT_ENTRY_CONTEXT;
+            } else if (!strcmp(v, "pte")) {
+                s->entry = INJECT_ENTRY_PTE;
+            } else {
+                s->entry = INJECT_ENTRY_PADDR;
+                ok = trace_parse_u64(v, &s->paddr) && !(s->paddr & 7);
+            }
+        } else if (!strcmp(k, "bit")) {
+            ok = trace_parse_u64(v, &x) && x < 256;
+            s->bit = (unsigned)x;
+        } else {
+            inject_spec_free(s);
+            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev pasid addr op entry bit)", k);
+        }
+        if (!ok) {
+            inject_spec_free(s);
+            return spec_fail(error, "'%s': bad value", w);
+        }
+        g_string_append_printf(text, " %s", w);
+    }
+    if (s->cls == INJECT_BITFLIP &&
+        (s->bit >= (s->entry == INJECT_ENTRY_CONTEXT ? 256u : s->entry == INJECT_ENTRY_ROOT ? 128u : 64u))) {
+        unsigned bit = s->bit;
+        inject_spec_free(s);
+        return spec_fail(error, "bit=%u is outside the entry", bit);
+    }
+    s->text = g_strdup(text->str);
+    return s;
+}
+
+InjectSpec *inject_spec_parse_string(const char *str, GError **error)
+{
+    g_auto(GStrv) w = g_strsplit_set(str, " \t", -1);
+    GPtrArray *words = g_ptr_array_new();
+    for (unsigned i = 0; w[i]; i++) {
+        if (*w[i]) {
+            g_ptr_array_add(words, w[i]);
+        }
+    }
+    InjectSpec *s = inject_spec_parse((char **)words->pdata, words->len, error);
+    g_ptr_array_free(words, TRUE);
+    return s;
+}
+
+/* ---- one run ------------------------------------------------------------------ */
+
+typedef struct Arm {
+    const InjectSpec *spec;
+    bool has_rid;
+    uint16_t rid;
+    GRand *rand;
+    uint64_t matches, fired;
+} Arm;
+
+typedef struct ReqRec {
+    unsigned line;
+    int kind, status;
+    int fault;                /* -1 none, else the reason */
+    uint64_t hash;
+} ReqRec;
+
+typedef struct InjectRun {
+    bool golden;
+    EmuSim *sim;
+    Platform *p;
+    InjectHooks hooks;
+    GPtrArray *cli_specs;     /* borrowed; armed when the platform exists */
+    GPtrArray *own_specs;     /* InjectSpec * from the trace's inject lines */
+    GPtrArray *arms;          /* Arm * */
+    GArray *reqs;             /* ReqRec */
+    GArray *pages;            /* uint64_t page numbers written */
+    GPtrArray *log;           /* char *: what was injected, where, when */
+    uint64_t fired[INJECT__COUNT];
+    uint64_t error_cpl;       /* error completions produced by the injector */
+    uint64_t aer_logged;      /* poisoned TLPs a receiver logs (AER POISON_TLP) */
+    char *arm_error;          /* a --inject spec that could not be armed */
+    /* a flipped bit waiting to be restored */
+    bool flip_pending;
+    uint64_t flip_addr, flip_old;
+} InjectRun;
+
+static InjectRun *run_new(bool golden, GPtrArray *cli_specs)
+{
+    InjectRun *ir = g_new0(InjectRun, 1);
+    ir->golden = golden;
+    ir->cli_specs = cli_specs;
+    ir->own_specs = g_ptr_array_new_with_free_func((GDestroyNotify)inject_spec_free);
+    ir->arms = g_ptr_array_new();
+    ir->reqs = g_array_new(FALSE, FALSE, sizeof(ReqRec));
+    ir->pages = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    ir->log = g_ptr_array_new_with_free_func(g_free);
+    return ir;
+}
+
+static void run_free(InjectRun *ir)
+{
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        g_rand_free(a->rand);
+        g_free(a);
+    }
+    g_ptr_array_free(ir->arms, TRUE);
+    g_ptr_array_free(ir->own_specs, TRUE);
+    g_array_free(ir->reqs, TRUE);
+    g_array_free(ir->pages, TRUE);
+    g_ptr_array_free(ir->log, TRUE);
+    g_free(ir->arm_error);
+    g_free(ir);
+}
+
+static gboolean arm(InjectRun *ir, const InjectSpec *s, GError **error)
+{
+    Arm *a = g_new0(Arm, 1);
+    a->spec = s;
+    a->rand = g_rand_new_with_seed((guint32)(s->seed ^ (s->seed >> 32)));
+    if (s->dev) {
+        PcieFn *fn = platform_find_device(ir->p, s->dev);
+        if (!fn) {
+            g_rand_free(a->rand);
+            g_free(a);
+            g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "inject: no device '%s' on this platform",
+                        s->dev);
+            return FALSE;
+        }
+        a->has_rid = true;
+        a->rid = pcie_fn_rid(fn);
+    }
+    g_ptr_array_add(ir->arms, a);
+    return TRUE;
+}
+
+G_GNUC_PRINTF(3, 4)
+static void note(InjectRun *ir, InjectClass c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *m = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ir->fired[c]++;
+    g_ptr_array_add(ir->log, g_strdup_printf("%s @%" G_GUINT64_FORMAT "ps request #%u: %s",
+                                             inject_class_name(c), (guint64)emu_sim_now(ir->sim),
+                                             ir->reqs->len + 1, m));
+}
+
+/* The trigger of @a, once per matching event: TRUE when it fires now. */
+static bool trigger(InjectRun *ir, Arm *a)
+{
+    const InjectSpec *s = a->spec;
+    if (s->count && a->fired >= s->count) {
+        return false;
+    }
+    if (s->has_time && emu_sim_now(ir->sim) < s->time) {
+        return false;
+    }
+    a->matches++;
+    bool fire = !s->nth || a->matches >= s->nth;
+    if (s->has_prob) {
+        /* always draw, so the sequence does not depend on the other options */
+        fire = g_rand_double(a->rand) < s->prob && fire;
+    }
+    if (fire) {
+        a->fired++;
+    }
+    return fire;
+}
+
+static bool match_req(const Arm *a, uint16_t rid, bool pasid_present, uint32_t pasid,
+                      uint64_t addr, uint64_t len, bool write)
+{
+    const InjectSpec *s = a->spec;
+    if (a->has_rid && rid != a->rid) {
+        return false;
+    }
+    if (s->has_pasid && (!pasid_present || pasid != s->pasid)) {
+        return false;
+    }
+    if (s->has_addr && (addr + (len ? len : 1) <= s->addr_lo || addr >= s->addr_hi)) {
+        return false;
+    }
+    if ((s->op == 1 && write) || (s->op == 2 && !write)) {
+        return false;
+    }
+    return true;
+}
+
+static bool tlp_is_write(const PcieTlp *t)
+{
+    return t->type != PCIE_TLP_MRD && t->type != PCIE_TLP_MRDLK;
+}
+
+static void tlp_words(const PcieTlp *t, GString *out)
+{
+    g_string_append_printf(out, "%s rid=%02x:%02x.%x addr=0x%" G_GINT64_MODIFIER "x len=%u",
+                           pcie_tlp_type_name(t->type), PCIE_BUS(t->requester_id),
+                           PCIE_DEV(t->requester_id), PCIE_FN(t->requester_id),
+                           (guint64)t->addr, t->length);
+}
+
+/* The host address of the 64-bit word of the entry @s names for @t, or FALSE. */
+static bool flip_target(InjectRun *ir, const InjectSpec *s, const PcieTlp *t, uint64_t *addr,
+                        const char **what)
+{
+    if (s->entry == INJECT_ENTRY_PADDR) {
+        *addr = s->paddr;
+        *what = "word";
+        return true;
+    }
+    PlatformVtd *v = platform_vtd_for(ir->p, t->requester_id);
+    if (!v) {
+        return false;
+    }
+    uint64_t rta = vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8);
+    bool scalable = ((rta >> 10) & 3) == 1;
+    rta &= ~UINT64_C(0xfff);
+    uint8_t bus = (uint8_t)PCIE_BUS(t->requester_id), devfn = (uint8_t)t->requester_id;
+    uint64_t root = rta + 16u * bus;
+    if (s->entry == INJECT_ENTRY_ROOT) {
+        *addr = root + 8u * (s->bit / 64);
+        *what = "root entry";
+        return true;
+    }
+    uint64_t re = 0;
+    addr_space_read(ir->p->mem, root + (scalable && devfn >= 128 ? 8 : 0), 8, &re);
+    if (!(re & 1)) {
+        return false;
+    }
+    uint64_t ctx = (re & BITFLIP_PTE_ADDR_MASK) + (scalable ? 32u * (devfn & 0x7f) : 16u * devfn);
+    if (s->entry == INJECT_ENTRY_CONTEXT) {
+        if (!scalable && s->bit >= 128) {
+            return false;   /* legacy context entries are 128 bits */
+        }
+        *addr = ctx + 8u * (s->bit / 64);
+        *what = "context entry";
+        return true;
+    }
+    if (scalable) {
+        return false;   /* PTE flips walk legacy second-stage tables only */
+    }
+    uint64_t lo = 0, hi = 0;
+    addr_space_read(ir->p->mem, ctx, 8, &lo);
+    addr_space_read(ir->p->mem, ctx + 8, 8, &hi);
+    if (!(lo & 1) || ((lo >> 2) & 3) == 2) {
+        return false;   /* not present or pass-through: no paging entry is read */
+    }
+    unsigned levels = (unsigned)(hi & 7) + 2;
+    uint64_t table = lo & BITFLIP_PTE_ADDR_MASK;
+    for (unsigned l = levels; l >= 1; l--) {
+        uint64_t pa = table + 8 * ((t->addr >> (12 + 9 * (l - 1))) & 0x1ff), pte = 0;
+        addr_space_read(ir->p->mem, pa, 8, &pte);
+        if (l == 1 || !(pte & 3) || (pte & (1u << 7))) {
+            *addr = pa;
+            *what = "paging entry";
+            return true;
+        }
+        table = pte & BITFLIP_PTE_ADDR_MASK;
+    }
+    return false;
+}
+
+static void flip_restore(InjectRun *ir)
+{
+    if (ir->flip_pending) {
+        addr_space_write(ir->p->mem, ir->flip_addr, 8, ir->flip_old);
+        ir->flip_pending = false;
+    }
+}
+
+static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *status);
+
+static bool hook_rc_before(void *opaque, PcieTlp *t, void *data, PcieCplStatus *status)
+{
+    InjectRun *ir = opaque;
+    if (rc_before(ir, t, data, status)) {
+        flip_restore(ir);   /* completed here: rc_after will not run */
+        return true;
+    }
+    return false;
+}
+
+static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *status)
+{
+    bool write = tlp_is_write(t);
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        InjectClass c = a->spec->cls;
+        if (c > INJECT_BITFLIP ||
+            !match_req(a, t->requester_id, t->pasid_present, t->pasid, t->addr, t->length, write)) {
+            continue;
+        }
+        if (c == INJECT_BITFLIP) {
+            uint64_t addr;
+            const char *what;
+            if (ir->flip_pending || !flip_target(ir, a->spec, t, &addr, &what) || !trigger(ir, a)) {
+                continue;
+            }
+            uint64_t old = 0;
+            addr_space_read(ir->p->mem, addr, 8, &old);
+            addr_space_write(ir->p->mem, addr, 8, old ^ (UINT64_C(1) << (a->spec->bit % 64)));
+            ir->flip_pending = true;
+            ir->flip_addr = addr;
+            ir->flip_old = old;
+            g_autoptr(GString) d = g_string_new(NULL);
+            tlp_words(t, d);
+            note(ir, c, "bit %u of the %s at 0x%" G_GINT64_MODIFIER "x (0x%016" G_GINT64_MODIFIER
+                 "x -> 0x%016" G_GINT64_MODIFIER "x) for %s", a->spec->bit, what, (guint64)addr,
+                 (guint64)old, (guint64)(old ^ (UINT64_C(1) << (a->spec->bit % 64))), d->str);
+            continue;
+        }
+        if (!trigger(ir, a)) {
+            continue;
+        }
+        g_autoptr(GString) d = g_string_new(NULL);
+        tlp_words(t, d);
+        switch (c) {
+        case INJECT_UR:
+        case INJECT_CA:
+            *status = c == INJECT_UR ? PCIE_CPL_UR : PCIE_CPL_CA;
+            if (!write && data) {
+                memset(data, 0xff, t->length);
+            }
+            ir->error_cpl++;
+            note(ir, c, "%s completion for %s", c == INJECT_UR ? "UR" : "CA", d->str);
+            return true;
+        case INJECT_POISON:
+            ir->aer_logged++;
+            if (write) {
+                /* the completer receives poisoned data: it logs and drops the write */
+                *status = PCIE_CPL_SC;
+                note(ir, c, "poisoned write dropped by the completer (AER POISON_TLP) for %s", d->str);
+                return true;
+            }
+            t->poisoned = true;   /* the completion comes back with EP=1; see rc_after */
+            note(ir, c, "poisoned completion (EP=1, AER POISON_TLP at the receiver) for %s", d->str);
+            return false;
+        case INJECT_TIMEOUT:
+            if (write) {
+                *status = PCIE_CPL_SC;   /* posted: nobody is told */
+                note(ir, c, "posted write lost for %s", d->str);
+                return true;
+            }
+            *status = PCIE_CPL_CA;
+            if (data) {
+                memset(data, 0xff, t->length);
+            }
+            ir->error_cpl++;
+            note(ir, c, "no completion (requester's Completion Timeout, seen as CA) for %s", d->str);
+            return true;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
+static void hook_rc_after(void *opaque, PcieTlp *t, void *data, PcieCplStatus *status)
+{
+    InjectRun *ir = opaque;
+    (void)data;
+    flip_restore(ir);
+    if (t->at == PCIE_AT_TRANSLATION_REQUEST || !tlp_is_write(t) || *status != PCIE_CPL_SC ||
+        (t->addr >= MSI_ADDR_LO && t->addr < MSI_ADDR_HI)) {
+        return;
+    }
+    uint64_t hpa = t->addr;
+    PlatformVtd *v = platform_vtd_for(ir->p, t->requester_id);
+    if (v && t->at == PCIE_AT_UNTRANSLATED &&
+        (vtd_unit_reg_peek(v->unit, VTD_GSTS_REG, 4) & VTD_GSTS_TES)) {
+        const VtdXlateResult *x = vtd_unit_last_result(v->unit);
+        if (!x || x->status != VTD_XLATE_OK) {
+            return;
+        }
+        hpa = x->out_addr;
+    }
+    uint64_t first = hpa >> 12, last = (hpa + (t->length ? t->length : 1) - 1) >> 12;
+    for (uint64_t pg = first; pg <= last; pg++) {
+        g_array_append_val(ir->pages, pg);
+    }
+}
+
+static unsigned hook_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t data)
+{
+    InjectRun *ir = opaque;
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        InjectClass c = a->spec->cls;
+        if ((c != INJECT_MSI_LOST && c != INJECT_MSI_DUP) || !match_req(a, rid, false, 0, addr, 4, true) ||
+            (a->spec->has_pasid) || !trigger(ir, a)) {
+            continue;
+        }
+        note(ir, c, "MSI rid=%02x:%02x.%x addr=0x%" G_GINT64_MODIFIER "x data=0x%x %s", PCIE_BUS(rid),
+             PCIE_DEV(rid), PCIE_FN(rid), (guint64)addr, data,
+             c == INJECT_MSI_LOST ? "not delivered" : "delivered twice");
+        return c == INJECT_MSI_LOST ? 0 : 2;
+    }
+    return 1;
+}
+
+static bool hook_devtlb_timeout(void *opaque, uint16_t sid, uint64_t addr)
+{
+    InjectRun *ir = opaque;
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        if (a->spec->cls != INJECT_DEVTLB_TIMEOUT || !match_req(a, sid, false, 0, addr, 4096, false) ||
+            a->spec->has_pasid || !trigger(ir, a)) {
+            continue;
+        }
+        note(ir, a->spec->cls, "device-TLB invalidation to %02x:%02x.%x addr=0x%" G_GINT64_MODIFIER
+             "x not answered", PCIE_BUS(sid), PCIE_DEV(sid), PCIE_FN(sid), (guint64)addr);
+        return true;
+    }
+    return false;
+}
+
+/* ---- replay hooks ------------------------------------------------------------------ */
+
+static void rh_platform_ready(void *opaque, EmuSim *sim)
+{
+    InjectRun *ir = opaque;
+    ir->sim = sim;
+    ir->p = platform_get(sim);
+    ir->hooks = (InjectHooks){ .opaque = ir, .rc_before = hook_rc_before, .rc_after = hook_rc_after,
+                               .msi = hook_msi, .devtlb_timeout = hook_devtlb_timeout };
+    emu_sim_attach(sim, INJECT_HOOKS_NAME, &ir->hooks, NULL);
+    for (guint i = 0; !ir->golden && ir->cli_specs && i < ir->cli_specs->len; i++) {
+        GError *err = NULL;
+        if (!arm(ir, g_ptr_array_index(ir->cli_specs, i), &err)) {
+            if (!ir->arm_error) {
+                ir->arm_error = g_strdup(err->message);
+            }
+            g_error_free(err);
+        }
+    }
+}
+
+static gboolean rh_inject(void *opaque, const TraceEvent *ev, GError **error)
+{
+    InjectRun *ir = opaque;
+    GError *err = NULL;
+    InjectSpec *s = inject_spec_parse(ev->words + 1, ev->nwords - 1, &err);
+    if (!s) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "%s:%u: %s", ev->file, ev->line, err->message);
+        g_error_free(err);
+        return FALSE;
+    }
+    g_ptr_array_add(ir->own_specs, s);
+    if (!arm(ir, s, &err)) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "%s:%u: %s", ev->file, ev->line, err->message);
+        g_error_free(err);
+        return FALSE;
+    }
+    if (ir->golden) {
+        /* the golden run checks the line but arms nothing */
+        Arm *a = g_ptr_array_steal_index(ir->arms, ir->arms->len - 1);
+        g_rand_free(a->rand);
+        g_free(a);
+    }
+    return TRUE;
+}
+
+static bool rh_skip_event(void *opaque, const TraceEvent *ev)
+{
+    InjectRun *ir = opaque;
+    bool flush = !strcmp(ev->words[0], "flush");
+    bool prq = !strcmp(ev->words[0], "page-request");
+    if (!flush && !prq) {
+        return false;
+    }
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        const InjectSpec *s = a->spec;
+        if (flush && s->cls == INJECT_DROP_INVAL) {
+            uint64_t iova = 0, size = 0;
+            if (ev->nwords == 4 && trace_parse_u64(ev->words[2], &iova) &&
+                trace_parse_u64(ev->words[3], &size)) {
+                if (s->has_addr && (iova + size <= s->addr_lo || iova >= s->addr_hi)) {
+                    continue;
+                }
+            }
+            if (!trigger(ir, a)) {
+                continue;
+            }
+            note(ir, s->cls, "%s:%u: flush %s dropped", ev->file, ev->line,
+                 ev->nwords > 1 ? ev->words[1] : "?");
+            return true;
+        }
+        if (prq && s->cls == INJECT_PRQ_OVERFLOW && ev->nwords >= 2) {
+            PcieFn *fn = platform_find_device(ir->p, ev->words[1]);
+            PlatformVtd *v = fn ? platform_vtd_for(ir->p, pcie_fn_rid(fn)) : NULL;
+            if (!v || (a->has_rid && a->rid != pcie_fn_rid(fn)) || !trigger(ir, a)) {
+                continue;
+            }
+            unsigned n = 0;
+            VtdPageReq fill = { .rid = pcie_fn_rid(fn), .read = true, .addr = 0 };
+            while (n < PRQ_FILL_MAX && vtd_unit_page_request(v->unit, &fill) == VTD_PRQ_QUEUED) {
+                n++;
+            }
+            note(ir, s->cls, "%s:%u: page request queue filled with %u requests", ev->file, ev->line, n);
+        }
+    }
+    return false;
+}
+
+static uint64_t fnv1a(const uint8_t *d, uint32_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (uint32_t i = 0; i < n; i++) {
+        h = (h ^ d[i]) * UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static void rh_request_done(void *opaque, const ReplayRequestInfo *info)
+{
+    InjectRun *ir = opaque;
+    ReqRec rec = { .line = info->line, .kind = info->kind, .status = info->status,
+                   .fault = info->fault ? info->fault_reason : -1,
+                   .hash = info->data ? fnv1a(info->data, info->len) : 0 };
+    g_array_append_val(ir->reqs, rec);
+}
+
+/* ---- results --------------------------------------------------------------------- */
+
+typedef struct RunSummary {
+    uint64_t requests, faults_recorded, error_status, irqs, pages;
+    uint32_t inv_errors;      /* FSTS IQE|ITE|ICE of any unit at the end */
+    char *error;
+} RunSummary;
+
+struct InjectResult {
+    char *trace;
+    GPtrArray *plan;          /* char * spec texts */
+    InjectOutcome outcome;
+    char *detail;
+    uint64_t fired[INJECT__COUNT];
+    GPtrArray *log;           /* char * */
+    RunSummary golden, injected;
+};
+
+void inject_result_free(InjectResult *r)
+{
+    if (r) {
+        g_free(r->trace);
+        g_ptr_array_free(r->plan, TRUE);
+        g_free(r->detail);
+        g_ptr_array_free(r->log, TRUE);
+        g_free(r->golden.error);
+        g_free(r->injected.error);
+        g_free(r);
+    }
+}
+
+InjectOutcome inject_result_outcome(const InjectResult *r)
+{
+    return r->outcome;
+}
+
+const uint64_t *inject_result_fired(const InjectResult *r)
+{
+    return r->fired;
+}
+
+static uint64_t faults_recorded(Platform *p)
+{
+    uint64_t n = 0;
+    for (guint i = 0; p && i < p->vtd->len; i++) {
+        n += vtd_unit_stats(((PlatformVtd *)g_ptr_array_index(p->vtd, i))->unit)->faults_recorded;
+    }
+    return n;
+}
+
+static int cmp_u64(gconstpointer a, gconstpointer b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void summarize(InjectRun *ir, RunSummary *s)
+{
+    s->requests = ir->reqs->len;
+    s->faults_recorded = faults_recorded(ir->p);
+    for (guint i = 0; i < ir->reqs->len; i++) {
+        s->error_status += g_array_index(ir->reqs, ReqRec, i).status != PCIE_CPL_SC;
+    }
+    s->irqs = ir->p ? platform_irq_count(ir->p) : 0;
+    for (guint i = 0; ir->p && i < ir->p->vtd->len; i++) {
+        VtdUnit *u = ((PlatformVtd *)g_ptr_array_index(ir->p->vtd, i))->unit;
+        s->inv_errors |= (uint32_t)vtd_unit_reg_peek(u, VTD_FSTS_REG, 4) &
+                         (VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE);
+    }
+    g_array_sort(ir->pages, cmp_u64);
+    guint w = 0;
+    for (guint i = 0; i < ir->pages->len; i++) {
+        uint64_t pg = g_array_index(ir->pages, uint64_t, i);
+        if (!w || g_array_index(ir->pages, uint64_t, w - 1) != pg) {
+            g_array_index(ir->pages, uint64_t, w++) = pg;
+        }
+    }
+    g_array_set_size(ir->pages, w);
+    s->pages = w;
+}
+
+/* The first page (of either run's written pages) whose contents differ; FALSE if none. */
+static bool pages_differ(InjectRun *g, InjectRun *x, uint64_t *page)
+{
+    if (!g->p || !x->p) {
+        return false;
+    }
+    uint8_t a[4096], b[4096];
+    InjectRun *runs[2] = { g, x };
+    for (unsigned k = 0; k < 2; k++) {
+        for (guint i = 0; i < runs[k]->pages->len; i++) {
+            uint64_t pg = g_array_index(runs[k]->pages, uint64_t, i);
+            memset(a, 0, sizeof a);
+            memset(b, 0, sizeof b);
+            addr_space_rw(g->p->mem, pg << 12, a, sizeof a, false);
+            addr_space_rw(x->p->mem, pg << 12, b, sizeof b, false);
+            if (memcmp(a, b, sizeof a)) {
+                *page = pg;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static bool irqs_differ(Platform *gp, Platform *xp, GString *why)
+{
+    if (!gp || !xp) {
+        return false;
+    }
+    uint64_t gn = platform_irq_count(gp), xn = platform_irq_count(xp);
+    if (gn != xn) {
+        g_string_append_printf(why, "%" G_GUINT64_FORMAT " interrupts delivered, golden run %" G_GUINT64_FORMAT,
+                               (guint64)xn, (guint64)gn);
+        return true;
+    }
+    const GArray *gl = platform_irq_log(gp), *xl = platform_irq_log(xp);
+    for (guint i = 0; i < MIN(gl->len, xl->len); i++) {
+        const PlatformIrq *a = &g_array_index(gl, PlatformIrq, i), *b = &g_array_index(xl, PlatformIrq, i);
+        if (a->vector != b->vector || a->dest_id != b->dest_id || a->rid != b->rid) {
+            g_string_append_printf(why, "interrupt %u: vector 0x%x, golden run 0x%x", i + 1, b->vector,
+                                   a->vector);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void classify(InjectResult *res, InjectRun *g, InjectRun *x)
+{
+    uint64_t total = 0;
+    for (unsigned c = 0; c < INJECT__COUNT; c++) {
+        total += x->fired[c];
+    }
+    GString *why = g_string_new(NULL);
+    if (res->injected.error && (res->injected.inv_errors & ~res->golden.inv_errors)) {
+        /* the unit reported it and the driver gave up the operation */
+        res->outcome = INJECT_DETECTED;
+        g_string_append_printf(why, "invalidation error reported (FSTS%s%s%s), the driver failed: %s",
+                               (res->injected.inv_errors & VTD_FSTS_IQE) ? " IQE" : "",
+                               (res->injected.inv_errors & VTD_FSTS_ITE) ? " ITE" : "",
+                               (res->injected.inv_errors & VTD_FSTS_ICE) ? " ICE" : "", res->injected.error);
+    } else if (res->injected.error) {
+        res->outcome = INJECT_HANG;
+        g_string_append_printf(why, "the injected run stopped: %s", res->injected.error);
+    } else if (!total) {
+        res->outcome = INJECT_NOT_FIRED;
+        g_string_append(why, "no event matched the trigger");
+    } else if (res->injected.faults_recorded > res->golden.faults_recorded) {
+        res->outcome = INJECT_DETECTED;
+        g_string_append_printf(why, "%" G_GUINT64_FORMAT " fault record(s) more than the golden run",
+                               (guint64)(res->injected.faults_recorded - res->golden.faults_recorded));
+        guint m = MIN(g->reqs->len, x->reqs->len);
+        for (guint i = 0; i < m; i++) {
+            const ReqRec *a = &g_array_index(g->reqs, ReqRec, i), *b = &g_array_index(x->reqs, ReqRec, i);
+            if (b->fault >= 0 && b->fault != a->fault) {
+                g_string_append_printf(why, "; request #%u (line %u): fault 0x%02x, %s", i + 1, b->line,
+                                       b->fault, vtd_fault_reason_str((unsigned)b->fault));
+                break;
+            }
+        }
+    } else if (x->aer_logged) {
+        res->outcome = INJECT_DETECTED;
+        g_string_append_printf(why, "%" G_GUINT64_FORMAT " poisoned TLP(s) logged by the receiver (AER)",
+                               (guint64)x->aer_logged);
+    }
+    guint n = MIN(g->reqs->len, x->reqs->len);
+    for (guint i = 0; res->outcome == INJECT_NOT_FIRED && total && i < n; i++) {
+        const ReqRec *a = &g_array_index(g->reqs, ReqRec, i), *b = &g_array_index(x->reqs, ReqRec, i);
+        if (a->status == PCIE_CPL_SC && b->status != PCIE_CPL_SC) {
+            res->outcome = INJECT_DETECTED;
+            g_string_append_printf(why, "request #%u (line %u) completed %s instead of SC", i + 1, b->line,
+                                   pcie_cpl_status_name((PcieCplStatus)b->status));
+        }
+    }
+    if (res->outcome == INJECT_NOT_FIRED && total) {
+        uint64_t pg;
+        for (guint i = 0; i < n; i++) {
+            const ReqRec *a = &g_array_index(g->reqs, ReqRec, i), *b = &g_array_index(x->reqs, ReqRec, i);
+            if (a->hash != b->hash || a->status != b->status || a->fault != b->fault) {
+                res->outcome = INJECT_SDC;
+                g_string_append_printf(why, "request #%u (line %u): %s differs from the golden run", i + 1,
+                                       b->line, a->hash != b->hash ? "data read" : "outcome");
+                break;
+            }
+        }
+        if (res->outcome == INJECT_NOT_FIRED && pages_differ(g, x, &pg)) {
+            res->outcome = INJECT_SDC;
+            g_string_append_printf(why, "written memory differs from the golden run at 0x%" G_GINT64_MODIFIER "x",
+                                   (guint64)(pg << 12));
+        }
+        if (res->outcome == INJECT_NOT_FIRED && irqs_differ(g->p, x->p, why)) {
+            res->outcome = INJECT_SDC;
+        }
+        if (res->outcome == INJECT_NOT_FIRED) {
+            res->outcome = INJECT_MASKED;
+            g_string_append(why, "results identical to the golden run");
+        }
+    }
+    res->detail = g_string_free(why, FALSE);
+}
+
+static gboolean one_run(InjectRun *ir, Replay **rp, const char *trace, GError **error)
+{
+    Replay *r = replay_new(NULL);
+    ReplayHooks h = { .opaque = ir, .platform_ready = rh_platform_ready, .inject = rh_inject,
+                      .skip_event = rh_skip_event, .request_done = rh_request_done };
+    replay_set_hooks(r, &h);
+    *rp = r;
+    gboolean ok = replay_run(r, trace, error);
+    if (ok && ir->arm_error) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "%s", ir->arm_error);
+        ok = FALSE;
+    }
+    return ok;
+}
+
+InjectResult *inject_run_trace(const char *trace, GPtrArray *specs, GError **error)
+{
+    InjectRun *g = run_new(true, specs), *x = run_new(false, specs);
+    Replay *gr = NULL, *xr = NULL;
+    InjectResult *res = NULL;
+    if (!one_run(g, &gr, trace, error)) {
+        goto out;
+    }
+    res = g_new0(InjectResult, 1);
+    res->trace = g_strdup(trace);
+    res->plan = g_ptr_array_new_with_free_func(g_free);
+    res->log = g_ptr_array_new_with_free_func(g_free);
+    GError *err = NULL;
+    if (!one_run(x, &xr, trace, &err)) {
+        if (x->arm_error) {
+            /* a plan that names what this platform does not have: a usage error */
+            g_propagate_error(error, err);
+            inject_result_free(res);
+            res = NULL;
+            goto out;
+        }
+        res->injected.error = g_strdup(err->message);
+        g_error_free(err);
+    }
+    for (guint i = 0; specs && i < specs->len; i++) {
+        g_ptr_array_add(res->plan, g_strdup(((InjectSpec *)g_ptr_array_index(specs, i))->text));
+    }
+    for (guint i = 0; i < x->own_specs->len; i++) {
+        g_ptr_array_add(res->plan, g_strdup(((InjectSpec *)g_ptr_array_index(x->own_specs, i))->text));
+    }
+    memcpy(res->fired, x->fired, sizeof res->fired);
+    for (guint i = 0; i < x->log->len; i++) {
+        g_ptr_array_add(res->log, g_strdup(g_ptr_array_index(x->log, i)));
+    }
+    summarize(g, &res->golden);
+    summarize(x, &res->injected);
+    res->injected.error_status = 0;
+    for (guint i = 0; i < x->reqs->len; i++) {
+        res->injected.error_status += g_array_index(x->reqs, ReqRec, i).status != PCIE_CPL_SC;
+    }
+    classify(res, g, x);
+out:
+    replay_free(gr);
+    replay_free(xr);
+    run_free(g);
+    run_free(x);
+    return res;
+}
+
+void inject_result_text(const InjectResult *r, GString *out)
+{
+    g_string_append_printf(out, "trace:      %s\n", r->trace);
+    g_string_append(out, "plan:");
+    for (guint i = 0; i < r->plan->len; i++) {
+        g_string_append_printf(out, "%s%s\n", i ? "            " : "       ", (char *)g_ptr_array_index(r->plan, i));
+    }
+    if (!r->plan->len) {
+        g_string_append(out, "       (empty)\n");
+    }
+    g_string_append_printf(out, "outcome:    %s (%s)\n", inject_outcome_name(r->outcome), r->detail);
+    g_string_append(out, "injected:");
+    bool any = false;
+    for (unsigned c = 0; c < INJECT__COUNT; c++) {
+        if (r->fired[c]) {
+            g_string_append_printf(out, " %s=%" G_GUINT64_FORMAT, inject_class_name(c), (guint64)r->fired[c]);
+            any = true;
+        }
+    }
+    g_string_append(out, any ? "\n" : " nothing\n");
+    for (guint i = 0; i < r->log->len; i++) {
+        g_string_append_printf(out, "  %s\n", (char *)g_ptr_array_index(r->log, i));
+    }
+    const RunSummary *s[2] = { &r->golden, &r->injected };
+    for (unsigned k = 0; k < 2; k++) {
+        g_string_append_printf(out, "%-10s  requests %" G_GUINT64_FORMAT ", error completions %" G_GUINT64_FORMAT
+                               ", fault records %" G_GUINT64_FORMAT ", interrupts %" G_GUINT64_FORMAT
+                               ", pages written %" G_GUINT64_FORMAT "%s%s\n",
+                               k ? "injected:" : "golden:", (guint64)s[k]->requests, (guint64)s[k]->error_status,
+                               (guint64)s[k]->faults_recorded, (guint64)s[k]->irqs, (guint64)s[k]->pages,
+                               s[k]->error ? ", stopped: " : "", s[k]->error ? s[k]->error : "");
+    }
+}
+
+static void json_run(JsonBuilder *b, const char *name, const RunSummary *s)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "requests");
+    json_builder_add_int_value(b, (gint64)s->requests);
+    json_builder_set_member_name(b, "error_completions");
+    json_builder_add_int_value(b, (gint64)s->error_status);
+    json_builder_set_member_name(b, "fault_records");
+    json_builder_add_int_value(b, (gint64)s->faults_recorded);
+    json_builder_set_member_name(b, "interrupts");
+    json_builder_add_int_value(b, (gint64)s->irqs);
+    json_builder_set_member_name(b, "pages_written");
+    json_builder_add_int_value(b, (gint64)s->pages);
+    json_builder_set_member_name(b, "error");
+    if (s->error) {
+        json_builder_add_string_value(b, s->error);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    json_builder_end_object(b);
+}
+
+void inject_result_json(const InjectResult *r, GString *out)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "trace");
+    json_builder_add_string_value(b, r->trace);
+    json_builder_set_member_name(b, "plan");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->plan->len; i++) {
+        json_builder_add_string_value(b, g_ptr_array_index(r->plan, i));
+    }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "outcome");
+    json_builder_add_string_value(b, inject_outcome_name(r->outcome));
+    json_builder_set_member_name(b, "detail");
+    json_builder_add_string_value(b, r->detail);
+    json_builder_set_member_name(b, "fired");
+    json_builder_begin_object(b);
+    for (unsigned c = 0; c < INJECT__COUNT; c++) {
+        json_builder_set_member_name(b, inject_class_name(c));
+        json_builder_add_int_value(b, (gint64)r->fired[c]);
+    }
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "injections");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < r->log->len; i++) {
+        json_builder_add_string_value(b, g_ptr_array_index(r->log, i));
+    }
+    json_builder_end_array(b);
+    json_run(b, "golden", &r->golden);
+    json_run(b, "injected", &r->injected);
+    json_builder_end_object(b);
+    JsonGenerator *g = json_generator_new();
+    json_generator_set_pretty(g, TRUE);
+    JsonNode *root = json_builder_get_root(b);
+    json_generator_set_root(g, root);
+    gchar *s = json_generator_to_data(g, NULL);
+    g_string_append(out, s);
+    g_string_append_c(out, '\n');
+    g_free(s);
+    json_node_unref(root);
+    g_object_unref(g);
+    g_object_unref(b);
+}

@@ -1,0 +1,137 @@
+/*
+ * Fault injection (issue 9, docs/fault-injection.md): break the hardware
+ * by plan, replay the trace, and classify what the software saw.
+ *
+ * A plan is a list of InjectSpecs, written as `inject CLASS [trigger]
+ * [target]` lines in a trace or as --inject strings.  An injection run
+ * replays the trace twice: once fault-free (the golden run) and once with
+ * the plan armed, both in their own simulation, and compares them:
+ *
+ *   detected   a fault record appeared that the golden run did not have,
+ *              or an error completion (UR/CA/poisoned/timeout, PRQ
+ *              overflow) reached the device;
+ *   masked     every request's status, fault and read data, the
+ *              interrupt stream and the memory of every written page are
+ *              identical to the golden run;
+ *   sdc        silent data corruption: no detection, but read data, the
+ *              contents of a written page or the interrupt stream differ;
+ *   hang       the injected run could not reach the end of the trace (a
+ *              wait that never completes) while the golden run did, and
+ *              the unit reported no invalidation error (IQE/ITE/ICE: with
+ *              one, the driver noticed, and the outcome is detected);
+ *   not-fired  the trigger never matched.
+ *
+ * What is modelled: completion faults on device requests at the root
+ * complex, bit flips in legacy/scalable root and context entries and in
+ * legacy second-stage paging entries as the hardware reads them (the bit
+ * is flipped in host memory right before the matching request and
+ * restored right after: a transient corruption of what the walker reads;
+ * cached copies keep whatever was read), dropped IOTLB invalidations
+ * (`flush` events), lost and duplicated MSIs, page-request queue
+ * overflow, and device-TLB invalidation timeouts (ITE).  Not modelled: see docs/fault-injection.md.
+ *
+ * Everything is deterministic: probabilities draw from a GRand seeded by
+ * the spec's seed, and reports contain no wall-clock values.
+ */
+#ifndef VTDSIM_INJECT_INJECT_H
+#define VTDSIM_INJECT_INJECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include "vtdsim/sim.h"
+
+#define INJECT_CLASSES(X)                                                              \
+    X(UR, "ur", "Unsupported Request completion")                                      \
+    X(CA, "ca", "Completer Abort completion")                                          \
+    X(POISON, "poison", "poisoned TLP (EP=1)")                                         \
+    X(TIMEOUT, "timeout", "completion timeout (non-posted) / lost posted write")      \
+    X(BITFLIP, "bitflip", "bit flip in a table entry as the hardware reads it")       \
+    X(DROP_INVAL, "drop-inval", "dropped IOTLB invalidation (stale cache entries)")  \
+    X(MSI_LOST, "msi-lost", "lost MSI")                                                \
+    X(MSI_DUP, "msi-dup", "duplicated MSI")                                            \
+    X(PRQ_OVERFLOW, "prq-overflow", "page request queue filled up before a request")   \
+    X(DEVTLB_TIMEOUT, "devtlb-timeout", "device-TLB invalidation never answered (ITE)")
+
+typedef enum InjectClass {
+#define INJECT_X(id, name, desc) INJECT_##id,
+    INJECT_CLASSES(INJECT_X)
+#undef INJECT_X
+    INJECT__COUNT
+} InjectClass;
+
+typedef enum InjectEntry {
+    INJECT_ENTRY_ROOT = 0,    /* root (or scalable-mode root) entry of the requester's bus */
+    INJECT_ENTRY_CONTEXT,     /* context entry of the requester */
+    INJECT_ENTRY_PTE,         /* legacy second-stage leaf (or not-present) paging entry */
+    INJECT_ENTRY_PADDR,       /* the 64-bit word at a given host address */
+} InjectEntry;
+
+typedef enum InjectOutcome {
+    INJECT_NOT_FIRED = 0,
+    INJECT_MASKED,
+    INJECT_DETECTED,
+    INJECT_SDC,
+    INJECT_HANG,
+    INJECT_OUTCOME__COUNT
+} InjectOutcome;
+
+typedef struct InjectSpec {
+    InjectClass cls;
+    /* trigger */
+    bool has_time;
+    EmuTick time;             /* armed from this simulated time (ps) */
+    uint64_t nth;             /* fire on the nth matching event (1-based); 0: every one */
+    bool has_prob;
+    double prob;              /* fire with this probability per matching event */
+    uint64_t seed;
+    uint64_t count;           /* firings at most; 0 unlimited (default 1) */
+    /* target */
+    char *dev;                /* device name or BDF, or NULL for any */
+    bool has_pasid;
+    uint32_t pasid;
+    bool has_addr;
+    uint64_t addr_lo, addr_hi;   /* [lo, hi) of request (or flush) addresses */
+    int op;                   /* 0 any, 1 reads, 2 writes */
+    /* bitflip */
+    InjectEntry entry;
+    uint64_t paddr;
+    unsigned bit;
+    char *text;               /* canonical text, for reports */
+} InjectSpec;
+
+const char *inject_class_name(InjectClass c);
+const char *inject_class_desc(InjectClass c);
+const char *inject_outcome_name(InjectOutcome o);
+/** Parses a class name; -1 when unknown. */
+int inject_class_parse(const char *s);
+
+/**
+ * inject_spec_parse:
+ * Parses words[0..n) = "CLASS key=value...".  Returns a new spec (free
+ * with inject_spec_free) or NULL with @error naming the bad word.
+ */
+InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error);
+/** Same from one string ("ur nth=2 dev=edu"). */
+InjectSpec *inject_spec_parse_string(const char *s, GError **error);
+void inject_spec_free(InjectSpec *s);
+
+typedef struct InjectResult InjectResult;
+
+/**
+ * inject_run_trace:
+ * Runs the golden and the injected replay of @trace with the plan of the
+ * trace's own `inject` lines plus @specs (borrowed InjectSpec *, may be
+ * NULL), and classifies the outcome.  Returns NULL with @error only when
+ * the golden run itself cannot be run to its end.
+ */
+InjectResult *inject_run_trace(const char *trace, GPtrArray *specs, GError **error);
+void inject_result_free(InjectResult *r);
+InjectOutcome inject_result_outcome(const InjectResult *r);
+/** Firings per class in the injected run (indexed by InjectClass). */
+const uint64_t *inject_result_fired(const InjectResult *r);
+/** Appends the report as text / as one JSON object (deterministic). */
+void inject_result_text(const InjectResult *r, GString *out);
+void inject_result_json(const InjectResult *r, GString *out);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * The hooks through which the fault injector (src/inject) reaches into
+ * the platform: the root complex's upstream memory path and MSI delivery.
+ *
+ * The injector attaches an InjectHooks table to the simulation under
+ * INJECT_HOOKS_NAME (emu_sim_attach); src/platform/platform.c and irq.c
+ * look it up and, when it is there, let it complete a request itself
+ * (an error completion), act around a request (flip a table bit before
+ * and restore it after), change how many times an MSI is delivered or
+ * let a device-TLB invalidation time out.
+ * Without an attached table the platform behaves exactly as before.
+ * This header depends only on the PCIe layer, so the platform can
+ * include it without knowing the injector.
+ */
+#ifndef VTDSIM_INJECT_INJECT_HOOK_H
+#define VTDSIM_INJECT_INJECT_HOOK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "pcie/tlp.h"
+
+#define INJECT_HOOKS_NAME "inject.hooks"
+
+typedef struct InjectHooks {
+    void *opaque;
+    /*
+     * A memory request arriving at the root complex, before translation.
+     * Returns true when the injector completed it (*@status is then the
+     * completion; read data already filled in).
+     */
+    bool (*rc_before)(void *opaque, PcieTlp *tlp, void *data, PcieCplStatus *status);
+    /* The same request after the root complex handled it (may change *@status). */
+    void (*rc_after)(void *opaque, PcieTlp *tlp, void *data, PcieCplStatus *status);
+    /* An MSI about to be routed: how many times to deliver it (0 lost, 1, 2 duplicated). */
+    unsigned (*msi)(void *opaque, uint16_t rid, uint64_t addr, uint32_t data);
+    /* A device-TLB invalidation request to @sid: true = the device never answers (ITE). */
+    bool (*devtlb_timeout)(void *opaque, uint16_t sid, uint64_t addr);
+} InjectHooks;
+
+#endif

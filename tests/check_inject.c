@@ -1,0 +1,341 @@
+/*
+ * Tests of fault injection (src/inject): every fault class and trigger on
+ * the small traces of traces/campaigns/, with the exact classification,
+ * the number of firings and where each injection happened; plan parsing;
+ * determinism (byte-identical JSON); campaign planning.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include "check_util.h"
+#include "inject/campaign.h"
+#include "inject/inject.h"
+#include "trace/replay.h"
+
+#define BASIC TEST_SRC_PATH("traces/campaigns/basic.trace")
+#define PRQ TEST_SRC_PATH("traces/campaigns/prq.trace")
+#define INLINE TEST_SRC_PATH("traces/campaigns/inline-plan.trace")
+#define ATS TEST_SRC_PATH("traces/campaigns/ats.trace")
+
+/* Runs @trace with the one spec @spec (or none); the result's text report in *@text. */
+static InjectResult *run(const char *trace, const char *spec, char **text)
+{
+    GPtrArray *specs = g_ptr_array_new_with_free_func((GDestroyNotify)inject_spec_free);
+    if (spec) {
+        GError *err = NULL;
+        InjectSpec *s = inject_spec_parse_string(spec, &err);
+        ck_assert_msg(s != NULL, "%s: %s", spec, err ? err->message : "");
+        g_ptr_array_add(specs, s);
+    }
+    GError *err = NULL;
+    InjectResult *r = inject_run_trace(trace, specs, &err);
+    ck_assert_msg(r != NULL, "%s", err ? err->message : "");
+    g_ptr_array_free(specs, TRUE);
+    GString *t = g_string_new(NULL);
+    inject_result_text(r, t);
+    *text = g_string_free(t, FALSE);
+    return r;
+}
+
+/* Asserts outcome, firings of @cls and a substring of the report. */
+static void expect_run(const char *trace, const char *spec, InjectOutcome want, InjectClass cls,
+                       uint64_t fired, const char *needle)
+{
+    char *text;
+    InjectResult *r = run(trace, spec, &text);
+    ck_assert_msg(inject_result_outcome(r) == want, "%s: outcome %s, want %s\n%s", spec,
+                  inject_outcome_name(inject_result_outcome(r)), inject_outcome_name(want), text);
+    ck_assert_msg(inject_result_fired(r)[cls] == fired, "%s: fired %" G_GUINT64_FORMAT ", want %"
+                  G_GUINT64_FORMAT "\n%s", spec, (guint64)inject_result_fired(r)[cls], (guint64)fired, text);
+    ck_assert_msg(strstr(text, needle), "%s: report lacks '%s'\n%s", spec, needle, text);
+    inject_result_free(r);
+    g_free(text);
+}
+
+START_TEST(test_spec_parse)
+{
+    GError *err = NULL;
+    InjectSpec *s = inject_spec_parse_string("bitflip  entry=pte bit=13 nth=2 dev=edu addr=0x10000+8K op=write", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->cls, INJECT_BITFLIP);
+    ck_assert_int_eq(s->entry, INJECT_ENTRY_PTE);
+    ck_assert_uint_eq(s->bit, 13);
+    ck_assert_uint_eq(s->nth, 2);
+    ck_assert_uint_eq(s->count, 1);
+    ck_assert_uint_eq(s->addr_lo, 0x10000);
+    ck_assert_uint_eq(s->addr_hi, 0x12000);
+    ck_assert_int_eq(s->op, 2);
+    ck_assert_str_eq(s->dev, "edu");
+    ck_assert_str_eq(s->text, "bitflip entry=pte bit=13 nth=2 dev=edu addr=0x10000+8K op=write");
+    inject_spec_free(s);
+    s = inject_spec_parse_string("ur time=1.5us prob=0.25 seed=9 count=0 addr=0x1000-0x2000", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(s->has_time);
+    ck_assert_uint_eq(s->time, 1500000);
+    ck_assert(s->has_prob);
+    ck_assert(s->prob == 0.25);
+    ck_assert_uint_eq(s->seed, 9);
+    ck_assert_uint_eq(s->count, 0);
+    ck_assert_uint_eq(s->addr_hi, 0x2000);
+    inject_spec_free(s);
+    ck_assert_ptr_null(inject_spec_parse_string("melt nth=1", &err));
+    ck_assert_msg(strstr(err->message, "'melt' is not a fault class"), "%s", err->message);
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur nth=0", &err));
+    ck_assert_str_eq(err->message, "inject: 'nth=0': bad value");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur colour=red", &err));
+    ck_assert_msg(strstr(err->message, "unknown option 'colour'"), "%s", err->message);
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("bitflip entry=pte bit=64", &err));
+    ck_assert_str_eq(err->message, "inject: bit=64 is outside the entry");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur prob=1.5", &err));
+    g_clear_error(&err);
+    ck_assert_int_eq(inject_class_parse("drop-inval"), INJECT_DROP_INVAL);
+    ck_assert_str_eq(inject_class_name(INJECT_PRQ_OVERFLOW), "prq-overflow");
+}
+END_TEST
+
+START_TEST(test_completion_faults)
+{
+    expect_run(BASIC, "ur nth=1", INJECT_DETECTED, INJECT_UR, 1,
+               "request #1 (line 15) completed UR instead of SC");
+    expect_run(BASIC, "ca op=write", INJECT_DETECTED, INJECT_CA, 1,
+               "CA completion for MWr rid=00:01.0 addr=0x11000 len=16");
+    expect_run(BASIC, "poison nth=3", INJECT_DETECTED, INJECT_POISON, 1,
+               "1 poisoned TLP(s) logged by the receiver (AER)");
+    expect_run(BASIC, "poison op=write", INJECT_DETECTED, INJECT_POISON, 1,
+               "poisoned write dropped by the completer");
+    expect_run(BASIC, "timeout op=read", INJECT_DETECTED, INJECT_TIMEOUT, 1,
+               "request #1 (line 15) completed CA instead of SC");
+    /* a lost posted write: nobody is told, the read-back differs */
+    expect_run(BASIC, "timeout op=write", INJECT_SDC, INJECT_TIMEOUT, 1,
+               "request #3 (line 18): data read differs from the golden run");
+}
+END_TEST
+
+START_TEST(test_bitflips)
+{
+    expect_run(BASIC, "bitflip entry=context bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "bit 0 of the context entry at 0x1004080 (0x0000000001003001 -> 0x0000000001003000)");
+    expect_run(BASIC, "bitflip entry=context bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "1 fault record(s) more than the golden run; request #1 (line 15): fault 0x02, ");
+    expect_run(BASIC, "bitflip entry=root bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "1 fault record(s) more than the golden run; request #1 (line 15): fault 0x01, ");
+    /* a reserved bit of the context entry (in its upper half) */
+    expect_run(BASIC, "bitflip entry=context bit=100", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "request #1 (line 15): fault 0x0b, Non-zero reserved field in a present context entry");
+    expect_run(BASIC, "bitflip entry=pte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "request #1 (line 15): fault 0x06, ");
+    expect_run(BASIC, "bitflip entry=pte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "bit 0 of the paging entry at 0x1006080 (0x0000000000200003 -> 0x0000000000200002)");
+    /* an address bit of the leaf: the read comes from 0x202000 */
+    expect_run(BASIC, "bitflip entry=pte bit=13", INJECT_SDC, INJECT_BITFLIP, 1,
+               "request #1 (line 15): data read differs from the golden run");
+    /* the write lands at 0x203000 instead of 0x201000 (and is read back from there) */
+    expect_run(BASIC, "bitflip entry=pte bit=13 nth=2", INJECT_SDC, INJECT_BITFLIP, 1,
+               "written memory differs from the golden run at 0x201000");
+    /* the third request hits the IOTLB: the flipped entry is never read */
+    expect_run(BASIC, "bitflip entry=pte bit=13 nth=3", INJECT_MASKED, INJECT_BITFLIP, 1,
+               "results identical to the golden run");
+    /* an explicit host word: the paging entry of page 0x10000; clearing W
+     * under a read changes nothing */
+    expect_run(BASIC, "bitflip entry=0x1006080 bit=1", INJECT_MASKED, INJECT_BITFLIP, 1,
+               "bit 1 of the word at 0x1006080 (0x0000000000200003 -> 0x0000000000200001)");
+}
+END_TEST
+
+START_TEST(test_drop_inval_and_msi)
+{
+    expect_run(BASIC, "drop-inval", INJECT_SDC, INJECT_DROP_INVAL, 1,
+               "written memory differs from the golden run at 0x400000");
+    expect_run(BASIC, "drop-inval addr=0x80000+4K", INJECT_NOT_FIRED, INJECT_DROP_INVAL, 0,
+               "no event matched the trigger");
+    expect_run(BASIC, "msi-lost dev=edu", INJECT_SDC, INJECT_MSI_LOST, 1,
+               "0 interrupts delivered, golden run 1");
+    expect_run(BASIC, "msi-dup", INJECT_SDC, INJECT_MSI_DUP, 1, "2 interrupts delivered, golden run 1");
+}
+END_TEST
+
+START_TEST(test_prq_overflow)
+{
+    expect_run(PRQ, "prq-overflow", INJECT_DETECTED, INJECT_PRQ_OVERFLOW, 1,
+               "prq.trace:11: page request queue filled with 127 requests");
+    expect_run(PRQ, "prq-overflow nth=2", INJECT_DETECTED, INJECT_PRQ_OVERFLOW, 1,
+               "request #2 (line 14) completed UR instead of SC");
+}
+END_TEST
+
+START_TEST(test_devtlb_timeout)
+{
+    /* the unit reports ITE, the driver's flush fails: detected, not a hang */
+    expect_run(ATS, "devtlb-timeout dev=nic", INJECT_DETECTED, INJECT_DEVTLB_TIMEOUT, 1,
+               "invalidation error reported (FSTS ITE), the driver failed: ");
+    expect_run(ATS, "devtlb-timeout", INJECT_DETECTED, INJECT_DEVTLB_TIMEOUT, 1,
+               "device-TLB invalidation to 01:00.0 addr=0x2ff000 not answered");
+    /* one device-TLB invalidation in the whole trace */
+    expect_run(ATS, "devtlb-timeout nth=2", INJECT_NOT_FIRED, INJECT_DEVTLB_TIMEOUT, 0, "injected: nothing");
+}
+END_TEST
+
+START_TEST(test_triggers)
+{
+    /* address, requester and op filters */
+    expect_run(BASIC, "ur addr=0xdead0000+4K", INJECT_NOT_FIRED, INJECT_UR, 0, "injected: nothing");
+    expect_run(BASIC, "ur addr=0x11000+4K op=read", INJECT_DETECTED, INJECT_UR, 1,
+               "request #3 (line 18) completed UR");
+    expect_run(BASIC, "ur pasid=5", INJECT_NOT_FIRED, INJECT_UR, 0, "no event matched the trigger");
+    /* time: everything in basic.trace happens at 0 */
+    expect_run(BASIC, "ur time=1ns", INJECT_NOT_FIRED, INJECT_UR, 0, "no event matched the trigger");
+    expect_run(BASIC, "ur time=0ps nth=4", INJECT_DETECTED, INJECT_UR, 1, "request #4 (line 23) completed UR");
+    /* count: every one from the 4th TLP on (requests 4 and 5; MSIs are not memory requests) */
+    expect_run(BASIC, "ur nth=4 count=0", INJECT_DETECTED, INJECT_UR, 2, "request #5: UR completion for MRd");
+    /* probability under a seed: the same firings every time */
+    expect_run(BASIC, "ur prob=0.5 seed=7 count=0", INJECT_DETECTED, INJECT_UR, 4,
+               "ur @0ps request #5: UR completion for MRd");
+    expect_run(BASIC, "ur prob=0 seed=7 count=0", INJECT_NOT_FIRED, INJECT_UR, 0, "injected: nothing");
+    /* two entries on the same request: the flip is restored even though the UR
+     * completes the request before any table is read (a later read is clean) */
+    {
+        GPtrArray *two = g_ptr_array_new_with_free_func((GDestroyNotify)inject_spec_free);
+        g_ptr_array_add(two, inject_spec_parse_string("bitflip entry=context bit=0", NULL));
+        g_ptr_array_add(two, inject_spec_parse_string("ur nth=1", NULL));
+        InjectResult *r = inject_run_trace(BASIC, two, NULL);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_int_eq(inject_result_outcome(r), INJECT_DETECTED);
+        ck_assert_uint_eq(inject_result_fired(r)[INJECT_BITFLIP], 1);
+        ck_assert_uint_eq(inject_result_fired(r)[INJECT_UR], 1);
+        GString *t = g_string_new(NULL);
+        inject_result_text(r, t);
+        /* requests 2..6 as in the golden run: only the UR'd request differs */
+        ck_assert_msg(strstr(t->str, "injected:   requests 6, error completions 1, fault records 0, interrupts 1, pages written 2"),
+                      "%s", t->str);
+        g_string_free(t, TRUE);
+        inject_result_free(r);
+        g_ptr_array_free(two, TRUE);
+    }
+    /* an unknown device is a plan error, not an outcome */
+    GPtrArray *specs = g_ptr_array_new_with_free_func((GDestroyNotify)inject_spec_free);
+    g_ptr_array_add(specs, inject_spec_parse_string("ur dev=nic", NULL));
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_run_trace(BASIC, specs, &err));
+    ck_assert_str_eq(err->message, "inject: no device 'nic' on this platform");
+    g_error_free(err);
+    g_ptr_array_free(specs, TRUE);
+}
+END_TEST
+
+START_TEST(test_inline_plan)
+{
+    /* the plan in the trace: armed at 1us, from 2us on, the second read */
+    expect_run(INLINE, NULL, INJECT_DETECTED, INJECT_UR, 1,
+               "ur @3000000ps request #3: UR completion for MRd rid=00:01.0 addr=0x11000 len=8");
+    /* a plain replay ignores inject lines */
+    Replay *r = replay_new(NULL);
+    GError *err = NULL;
+    ck_assert(replay_run(r, INLINE, &err));
+    GString *s = g_string_new(NULL);
+    replay_summary_text(r, s);
+    ck_assert_msg(strstr(s->str, "completions:  SC 4, UR 0, CA 0"), "%s", s->str);
+    g_string_free(s, TRUE);
+    replay_free(r);
+}
+END_TEST
+
+START_TEST(test_deterministic_json)
+{
+    const char *specs[] = { "ur prob=0.3 seed=11 count=0", "bitflip entry=pte bit=13 nth=2", "drop-inval" };
+    for (unsigned i = 0; i < G_N_ELEMENTS(specs); i++) {
+        GString *a = g_string_new(NULL), *b = g_string_new(NULL);
+        char *t1, *t2;
+        InjectResult *r1 = run(BASIC, specs[i], &t1), *r2 = run(BASIC, specs[i], &t2);
+        inject_result_json(r1, a);
+        inject_result_json(r2, b);
+        ck_assert_str_eq(a->str, b->str);
+        ck_assert_str_eq(t1, t2);
+        ck_assert_msg(strstr(a->str, "\"outcome\" : \""), "%s", a->str);
+        inject_result_free(r1);
+        inject_result_free(r2);
+        g_free(t1);
+        g_free(t2);
+        g_string_free(a, TRUE);
+        g_string_free(b, TRUE);
+    }
+}
+END_TEST
+
+START_TEST(test_campaign_plan_run_merge)
+{
+    g_autofree char *dir = g_dir_make_tmp("inject-XXXXXX", NULL);
+    g_autofree char *ini = g_build_filename(dir, "c.ini", NULL);
+    g_autofree char *text = g_strdup_printf(
+        "[campaign]\ntraces=%s\nclasses=ur;bitflip\ntriggers=nth=1;nth=3\n"
+        "[class bitflip]\nvariants=entry=pte bit=0;entry=pte bit=13\n", BASIC);
+    ck_assert(g_file_set_contents(ini, text, -1, NULL));
+    g_autofree char *out = g_build_filename(dir, "out", NULL);
+    GError *err = NULL;
+    /* ur x 2 triggers + bitflip x 2 variants x 2 triggers */
+    ck_assert_int_eq(campaign_plan(ini, out, &err), 6);
+    g_autofree char *shard = g_build_filename(out, "shards", "00003.shard", NULL);
+    g_autofree char *body = NULL;
+    ck_assert(g_file_get_contents(shard, &body, NULL, NULL));
+    ck_assert_msg(strstr(body, "inject=bitflip entry=pte bit=0 nth=3"), "%s", body);
+    ck_assert(campaign_run_shard(shard, false, &err));
+    g_autofree char *res = g_build_filename(out, "results", "00003.json", NULL);
+    g_autofree char *rbody = NULL;
+    ck_assert(g_file_get_contents(res, &rbody, NULL, NULL));
+    ck_assert_msg(strstr(rbody, "\"outcome\" : \"masked\""), "%s", rbody);
+    GString *rep = g_string_new(NULL);
+    ck_assert(campaign_merge(out, rep, &err));
+    ck_assert_msg(strstr(rep->str, "6 shards, 1 results, 5 missing"), "%s", rep->str);
+    g_string_free(rep, TRUE);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* seeds multiply the shards and end up in the spec */
+    g_autofree char *dir3 = g_dir_make_tmp("inject-XXXXXX", NULL);
+    g_autofree char *ini3 = g_build_filename(dir3, "c.ini", NULL);
+    g_autofree char *text3 = g_strdup_printf(
+        "[campaign]\ntraces=%s\nclasses=ur;msi-dup\ntriggers=prob=0.5 count=0\nseeds=1;2;3\noptions=dev=edu\n",
+        BASIC);
+    ck_assert(g_file_set_contents(ini3, text3, -1, NULL));
+    ck_assert_int_eq(campaign_plan(ini3, dir3, &err), 6);
+    g_autofree char *shard3 = g_build_filename(dir3, "shards", "00004.shard", NULL);
+    g_autofree char *body3 = NULL;
+    ck_assert(g_file_get_contents(shard3, &body3, NULL, NULL));
+    ck_assert_msg(strstr(body3, "inject=msi-dup prob=0.5 count=0 seed=2 dev=edu\n"), "%s", body3);
+    g_autofree char *cmd3 = g_strdup_printf("rm -rf '%s'", dir3);
+    ck_assert_int_eq(system(cmd3), 0);
+    /* a bad class is refused at plan time */
+    g_autofree char *dir2 = g_dir_make_tmp("inject-XXXXXX", NULL);
+    g_autofree char *ini2 = g_build_filename(dir2, "c.ini", NULL);
+    g_autofree char *text2 = g_strdup_printf("[campaign]\ntraces=%s\nclasses=melt\n", BASIC);
+    ck_assert(g_file_set_contents(ini2, text2, -1, NULL));
+    ck_assert_int_eq(campaign_plan(ini2, dir2, &err), -1);
+    ck_assert_msg(strstr(err->message, "'melt' is not a fault class"), "%s", err->message);
+    g_clear_error(&err);
+    g_autofree char *cmd2 = g_strdup_printf("rm -rf '%s'", dir2);
+    ck_assert_int_eq(system(cmd2), 0);
+}
+END_TEST
+
+static Suite *suite_inject(void)
+{
+    Suite *s = suite_create("inject");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_spec_parse);
+    tcase_add_test(tc, test_completion_faults);
+    tcase_add_test(tc, test_bitflips);
+    tcase_add_test(tc, test_drop_inval_and_msi);
+    tcase_add_test(tc, test_prq_overflow);
+    tcase_add_test(tc, test_devtlb_timeout);
+    tcase_add_test(tc, test_triggers);
+    tcase_add_test(tc, test_inline_plan);
+    tcase_add_test(tc, test_deterministic_json);
+    tcase_add_test(tc, test_campaign_plan_run_merge);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CHECK_MAIN(suite_inject)
