@@ -78,8 +78,9 @@ int campaign_plan(const char *ini, const char *dir, GError **error)
     g_auto(GStrv) trigv = g_strsplit(trig, "\x1f", -1);
     g_auto(GStrv) seedv = seeds ? g_strsplit(seeds, "\x1f", -1) : g_new0(char *, 1);
     g_autofree char *base = g_path_get_dirname(ini);
+    g_autofree char *cwd = g_get_current_dir();
     g_autofree char *absbase = g_path_is_absolute(base) ? g_strdup(base)
-                                                        : g_build_filename(g_get_current_dir(), base, NULL);
+                                                        : g_build_filename(cwd, base, NULL);
     g_autofree char *sdir = g_build_filename(dir, "shards", NULL);
     g_autofree char *rdir = g_build_filename(dir, "results", NULL);
     if (g_mkdir_with_parents(sdir, 0777) || g_mkdir_with_parents(rdir, 0777)) {
