@@ -179,6 +179,39 @@ START_TEST(test_devtlb_timeout)
 }
 END_TEST
 
+START_TEST(test_drop_desc)
+{
+    /* the first IOTLB descriptor is the global flush at enable: nothing cached yet */
+    expect_run(BASIC, "drop-desc desc=iotlb", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "iotlb descriptor 0x0000000000000000_00000000000100e2 consumed without effect");
+    /* the second is the page-selective flush after the remap: a stale translation is used */
+    expect_run(BASIC, "drop-desc desc=iotlb nth=2", INJECT_SDC, INJECT_DROP_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    expect_run(BASIC, "drop-desc desc=iotlb nth=3", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0,
+               "no event matched the trigger");
+    /* a lost wait descriptor never writes its status: the driver's wait times out */
+    expect_run(BASIC, "drop-desc desc=wait nth=2", INJECT_HANG, INJECT_DROP_DESC, 1,
+               "basic.trace:8: attach: vtd driver: invalidation wait descriptor did not complete");
+    expect_run(BASIC, "drop-desc count=0", INJECT_HANG, INJECT_DROP_DESC, 2,
+               "cc descriptor 0x0000000000000000_0000000000000011 consumed without effect");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc desc=flush", &err));
+    ck_assert_msg(strstr(err->message, "'desc=flush': not a descriptor type (any, cc, iotlb, dev-iotlb"),
+                  "%s", err->message);
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc dev=edu", &err));
+    ck_assert_msg(strstr(err->message, "by desc=TYPE only"), "%s", err->message);
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur desc=wait", &err));
+    ck_assert_str_eq(err->message, "inject: desc= only applies to drop-desc");
+    g_clear_error(&err);
+    InjectSpec *s = inject_spec_parse_string("drop-desc desc=PDEV_IOTLB", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->desc, 0x8);
+    inject_spec_free(s);
+}
+END_TEST
+
 START_TEST(test_triggers)
 {
     /* address, requester and op filters */
@@ -330,6 +363,7 @@ static Suite *suite_inject(void)
     tcase_add_test(tc, test_drop_inval_and_msi);
     tcase_add_test(tc, test_prq_overflow);
     tcase_add_test(tc, test_devtlb_timeout);
+    tcase_add_test(tc, test_drop_desc);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_inline_plan);
     tcase_add_test(tc, test_deterministic_json);

@@ -650,6 +650,13 @@ void vtd_unit_set_devtlb_sink(VtdUnit *u, VtdDevtlbStatus (*inv)(void *opaque, c
     u->devtlb_opaque = opaque;
 }
 
+void vtd_unit_set_qi_filter(VtdUnit *u, bool (*drop)(void *opaque, unsigned type, const uint64_t *val),
+                            void *opaque)
+{
+    u->qi_drop = drop;
+    u->qi_drop_opaque = opaque;
+}
+
 void vtd_unit_set_prg_response_sink(VtdUnit *u, void (*resp)(void *opaque, const VtdPageGroupResp *r),
                                     void *opaque)
 {

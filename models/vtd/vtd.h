@@ -178,6 +178,17 @@ void vtd_unit_set_devtlb_sink(VtdUnit *u,
                               VtdDevtlbStatus (*inv)(void *opaque, const VtdDevtlbInv *req),
                               void *opaque);
 
+/**
+ * Sets a filter the invalidation queue consults for every descriptor it
+ * fetches, before executing it: when it returns true the descriptor is
+ * consumed (IQH moves past it) but has no effect, as if it was lost on
+ * its way into the unit.  @type is the descriptor type (VT-d 4.x 6.5.2),
+ * @val its 64-bit words (2, or 4 with IQA.DW).  For fault injection;
+ * @drop NULL removes the filter.  @opaque is borrowed.
+ */
+void vtd_unit_set_qi_filter(VtdUnit *u, bool (*drop)(void *opaque, unsigned type, const uint64_t *val),
+                            void *opaque);
+
 /** A page group response (descriptor 0x9) as sent to the endpoint. */
 typedef struct VtdPageGroupResp {
     uint16_t rid;

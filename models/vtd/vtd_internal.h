@@ -56,6 +56,8 @@ struct VtdUnit {
     void *devtlb_opaque;
     void (*prg_resp)(void *opaque, const VtdPageGroupResp *r);
     void *prg_opaque;
+    bool (*qi_drop)(void *opaque, unsigned type, const uint64_t *val);
+    void *qi_drop_opaque;
 
     VtdUnitStats stats;
     char last_error[256];

@@ -338,7 +338,10 @@ void vtd_qi_process(VtdUnit *u)
         }
         for (unsigned i = 0; i < dsize / 8; i++)
             d.val[i] = GUINT64_FROM_LE(d.val[i]);
-        VtdQiOutcome o = vtd_qi_exec(u, &d, dw, head);
+        VtdQiOutcome o = VTD_QI_DONE;
+        if (!u->qi_drop || !u->qi_drop(u->qi_drop_opaque, vtd_inv_type(&d), d.val)) {
+            o = vtd_qi_exec(u, &d, dw, head);
+        }
         if (o == VTD_QI_IQE)
             break;
         u->stats.inv_descriptors++;

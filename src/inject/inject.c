@@ -29,6 +29,7 @@
 #include "core/error.h"
 #include "core/sim_internal.h"
 #include "models/vtd/vtd.h"
+#include "models/vtd/vtd_entries.h"
 #include "models/vtd/vtd_regs.h"
 #include "pcie/pcie.h"
 #include "platform/irq.h"
@@ -119,12 +120,44 @@ static bool parse_range(const char *v, uint64_t *lo, uint64_t *hi)
     return *hi > *lo;
 }
 
+/* Descriptor type names for desc=: the spec's table names in lower case, '-' for '_'. */
+static const struct {
+    unsigned code;
+    const char *name;
+} desc_names[] = {
+#define DESC_X(code, name, str) { code, #name },
+    VTD_INV_TYPE_TABLE(DESC_X)
+#undef DESC_X
+};
+
+static bool parse_desc(const char *v, unsigned *code)
+{
+    g_autofree char *n = g_strdelimit(g_strdup(v), "-", '_');
+    for (unsigned i = 0; i < G_N_ELEMENTS(desc_names); i++) {
+        if (!g_ascii_strcasecmp(n, desc_names[i].name)) {
+            *code = desc_names[i].code;
+            return true;
+        }
+    }
+    return !strcmp(v, "any") && (*code = 0, true);
+}
+
+static const char *desc_name(unsigned code)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(desc_names); i++) {
+        if (desc_names[i].code == code) {
+            return desc_names[i].name;
+        }
+    }
+    return "reserved";
+}
+
 InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
 {
     if (n < 1) {
         return spec_fail(error, "usage: inject CLASS [time=T] [nth=N] [prob=P seed=S] [count=K] "
                                 "[dev=D] [pasid=N] [addr=LO-HI|LO+SIZE] [op=read|write] "
-                                "[entry=root|context|pte|ADDR] [bit=N]");
+                                "[entry=root|context|pte|ADDR] [bit=N] [desc=TYPE]");
     }
     int c = inject_class_parse(words[0]);
     if (c < 0) {
@@ -196,9 +229,22 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
         } else if (!strcmp(k, "bit")) {
             ok = trace_parse_u64(v, &x) && x < 256;
             s->bit = (unsigned)x;
+        } else if (!strcmp(k, "desc")) {
+            ok = parse_desc(v, &s->desc);
+            if (!ok) {
+                GString *known = g_string_new("any");
+                for (unsigned j = 0; j < G_N_ELEMENTS(desc_names); j++) {
+                    g_autofree char *lc = g_ascii_strdown(desc_names[j].name, -1);
+                    g_string_append_printf(known, ", %s", g_strdelimit(lc, "_", '-'));
+                }
+                inject_spec_free(s);
+                InjectSpec *r = spec_fail(error, "'%s': not a descriptor type (%s)", w, known->str);
+                g_string_free(known, TRUE);
+                return r;
+            }
         } else {
             inject_spec_free(s);
-            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev pasid addr op entry bit)", k);
+            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev pasid addr op entry bit desc)", k);
         }
         if (!ok) {
             inject_spec_free(s);
@@ -211,6 +257,14 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
         unsigned bit = s->bit;
         inject_spec_free(s);
         return spec_fail(error, "bit=%u is outside the entry", bit);
+    }
+    if (s->cls == INJECT_DROP_DESC && (s->dev || s->has_pasid || s->has_addr || s->op)) {
+        inject_spec_free(s);
+        return spec_fail(error, "drop-desc selects descriptors by desc=TYPE only (not dev, pasid, addr or op)");
+    }
+    if (s->cls != INJECT_DROP_DESC && s->desc) {
+        inject_spec_free(s);
+        return spec_fail(error, "desc= only applies to drop-desc");
     }
     s->text = g_strdup(text->str);
     return s;
@@ -599,6 +653,22 @@ static bool hook_devtlb_timeout(void *opaque, uint16_t sid, uint64_t addr)
     return false;
 }
 
+static bool hook_qi_drop(void *opaque, unsigned type, const uint64_t *val)
+{
+    InjectRun *ir = opaque;
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        if (a->spec->cls != INJECT_DROP_DESC || (a->spec->desc && a->spec->desc != type) || !trigger(ir, a)) {
+            continue;
+        }
+        g_autofree char *lc = g_ascii_strdown(desc_name(type), -1);
+        note(ir, a->spec->cls, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+             "x consumed without effect", g_strdelimit(lc, "_", '-'), (guint64)val[1], (guint64)val[0]);
+        return true;
+    }
+    return false;
+}
+
 /* ---- replay hooks ------------------------------------------------------------------ */
 
 static void rh_platform_ready(void *opaque, EmuSim *sim)
@@ -607,7 +677,8 @@ static void rh_platform_ready(void *opaque, EmuSim *sim)
     ir->sim = sim;
     ir->p = platform_get(sim);
     ir->hooks = (InjectHooks){ .opaque = ir, .rc_before = hook_rc_before, .rc_after = hook_rc_after,
-                               .msi = hook_msi, .devtlb_timeout = hook_devtlb_timeout };
+                               .msi = hook_msi, .devtlb_timeout = hook_devtlb_timeout,
+                               .qi_drop = hook_qi_drop };
     emu_sim_attach(sim, INJECT_HOOKS_NAME, &ir->hooks, NULL);
     for (guint i = 0; !ir->golden && ir->cli_specs && i < ir->cli_specs->len; i++) {
         GError *err = NULL;

@@ -51,7 +51,8 @@
     X(MSI_LOST, "msi-lost", "lost MSI")                                                \
     X(MSI_DUP, "msi-dup", "duplicated MSI")                                            \
     X(PRQ_OVERFLOW, "prq-overflow", "page request queue filled up before a request")   \
-    X(DEVTLB_TIMEOUT, "devtlb-timeout", "device-TLB invalidation never answered (ITE)")
+    X(DEVTLB_TIMEOUT, "devtlb-timeout", "device-TLB invalidation never answered (ITE)") \
+    X(DROP_DESC, "drop-desc", "invalidation descriptor lost inside the queue (no effect)")
 
 typedef enum InjectClass {
 #define INJECT_X(id, name, desc) INJECT_##id,
@@ -97,6 +98,8 @@ typedef struct InjectSpec {
     InjectEntry entry;
     uint64_t paddr;
     unsigned bit;
+    /* drop-desc */
+    unsigned desc;            /* VT-d descriptor type code (6.5.2); 0 any */
     char *text;               /* canonical text, for reports */
 } InjectSpec;
 

@@ -7,7 +7,8 @@
  * look it up and, when it is there, let it complete a request itself
  * (an error completion), act around a request (flip a table bit before
  * and restore it after), change how many times an MSI is delivered or
- * let a device-TLB invalidation time out.
+ * let a device-TLB invalidation time out or an invalidation descriptor
+ * be lost.
  * Without an attached table the platform behaves exactly as before.
  * This header depends only on the PCIe layer, so the platform can
  * include it without knowing the injector.
@@ -35,6 +36,11 @@ typedef struct InjectHooks {
     unsigned (*msi)(void *opaque, uint16_t rid, uint64_t addr, uint32_t data);
     /* A device-TLB invalidation request to @sid: true = the device never answers (ITE). */
     bool (*devtlb_timeout)(void *opaque, uint16_t sid, uint64_t addr);
+    /*
+     * An invalidation descriptor of @type (VT-d 6.5.2) that a unit's queue
+     * fetched, words in @val: true = it is consumed without effect.
+     */
+    bool (*qi_drop)(void *opaque, unsigned type, const uint64_t *val);
 } InjectHooks;
 
 #endif

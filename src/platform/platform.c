@@ -505,6 +505,14 @@ static const PcieRcOps rc_ops = {
     .page_request = rc_page_request,
 };
 
+/* Fault injection (src/inject/inject_hook.h): an invalidation descriptor lost on its way in. */
+static bool vtd_qi_drop(void *opaque, unsigned type, const uint64_t *val)
+{
+    Platform *p = opaque;
+    InjectHooks *ih = emu_sim_lookup(p->sim, INJECT_HOOKS_NAME);
+    return ih && ih->qi_drop && ih->qi_drop(ih->opaque, type, val);
+}
+
 /* Device-TLB invalidations from a unit become ATS Invalidate Requests. */
 static VtdDevtlbStatus vtd_devtlb_inv(void *opaque, const VtdDevtlbInv *req)
 {
@@ -899,6 +907,7 @@ static gboolean build_vtd(Platform *p, const PfFile *pf, const char *group, cons
     vtd_unit_set_msi_sink(v->unit, vtd_event_msi, p);
     vtd_unit_set_devtlb_sink(v->unit, vtd_devtlb_inv, p);
     vtd_unit_set_prg_response_sink(v->unit, vtd_prg_response, p);
+    vtd_unit_set_qi_filter(v->unit, vtd_qi_drop, p);
     v->region = addr_space_add_mmio(p->mem, name, base, vtd_unit_mmio_size(v->unit),
                                     vtd_unit_mmio_ops(), v->unit, 40);
     if (!scope || !strcmp(scope, "all")) {
