@@ -525,6 +525,62 @@ START_TEST(test_qi_iotlb_granularity_stale)
 }
 END_TEST
 
+/* Drops descriptors of the type in *opaque (one at a time), recording what it saw. */
+static unsigned filter_seen[4];
+static bool drop_type(void *opaque, unsigned type, const uint64_t *val)
+{
+    unsigned *want = opaque;
+    filter_seen[0]++;
+    filter_seen[1] = type;
+    filter_seen[2] = (unsigned)val[0];
+    if (type != *want)
+        return false;
+    filter_seen[3]++;
+    *want = 0;
+    return true;
+}
+
+START_TEST(test_qi_filter_drops_one_descriptor)
+{
+    Fx *f = fx_new(false);
+    tables_build(f);
+    VtdXlateStatus st;
+    ck_assert_uint_eq(xlate(f, 0, &st), 0x200000);
+    physmem_stq(f->mem, SL1, 0x300000 | 3);
+    unsigned want = VTD_INV_IOTLB;
+    memset(filter_seen, 0, sizeof(filter_seen));
+    vtd_unit_set_qi_filter(f->u, drop_type, &want);
+    /* the lost DSI leaves the stale translation; the wait behind it still writes */
+    put(f, 0x2 | 0x20 | (DID << 16), 0, 0, 0);
+    put(f, wait_desc(0x77, true, false), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(filter_seen[0], 2);
+    ck_assert_uint_eq(filter_seen[1], VTD_INV_WAIT);
+    ck_assert_uint_eq(filter_seen[2], (unsigned)wait_desc(0x77, true, false));
+    ck_assert_uint_eq(filter_seen[3], 1);
+    ck_assert_uint_eq(iqh(f), 0x20);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x77);
+    ck_assert_uint_eq(xlate(f, 0, &st), 0x200000);
+    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    /* the next one goes through */
+    put(f, 0x2 | 0x20 | (DID << 16), 0, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(xlate(f, 0, &st), 0x300000);
+    /* a dropped wait never writes its status, and raises nothing */
+    want = VTD_INV_WAIT;
+    put(f, wait_desc(0x88, true, true), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x77);
+    ck_assert_uint_eq(rd(f, 0x9c, 4), 0);   /* ICS.IWC */
+    ck_assert_uint_eq(iqh(f), 0x40);
+    vtd_unit_set_qi_filter(f->u, NULL, NULL);
+    put(f, wait_desc(0x99, true, false), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x99);
+    fx_free(f);
+}
+END_TEST
+
 START_TEST(test_qi_context_device_fm)
 {
     Fx *f = fx_new(false);
@@ -649,6 +705,7 @@ static Suite *suite_vtd_qi(void)
     tcase_add_test(tc, test_queue_wraps);
     tcase_add_test(tc, test_tail_written_before_enable);
     tcase_add_test(tc, test_qi_iotlb_granularity_stale);
+    tcase_add_test(tc, test_qi_filter_drops_one_descriptor);
     tcase_add_test(tc, test_qi_context_device_fm);
     suite_add_tcase(s, tc);
     tc = tcase_create("prq");
