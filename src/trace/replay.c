@@ -61,7 +61,6 @@ struct Replay {
     PcieFn *hot_fn;
     PlatformVtd *hot_pv;
     ReplayUnit *hot_unit;
-    char *trace_dir;
     bool started;                  /* an event other than `platform` ran */
     /* the most recent device request */
     LastKind last;
@@ -131,7 +130,6 @@ static void run_reset(Replay *r)
     r->sim = NULL;
     r->p = NULL;
     g_clear_pointer(&r->last_answer, g_free);
-    g_clear_pointer(&r->trace_dir, g_free);
     g_clear_pointer(&r->trace_path, g_free);
 }
 
@@ -1448,6 +1446,47 @@ static const char *const qtest_cmds[] = {
     "clock_step", "clock_set", "endianness", "irq_intercept_in", "irq_intercept_out", NULL,
 };
 
+static gboolean ev_clear_faults(Replay *r, const TraceEvent *ev, GError **error)
+{
+    if (!need(ev, 2, "clear-faults UNIT", error)) {
+        return FALSE;
+    }
+    ReplayUnit *u = driven_unit(r, ev->words[1], ev, error);
+    if (!u) {
+        return FALSE;
+    }
+    vtd_drv_clear_faults(u->drv, NULL);
+    return TRUE;
+}
+
+/* The events the replay engine runs itself, by first word. */
+static const struct {
+    const char *name;
+    gboolean (*run)(Replay *r, const TraceEvent *ev, GError **error);
+} replay_events[] = {
+    { "dma", ev_dma },
+    { "expect", ev_expect },
+    { "ats", ev_ats },
+    { "msi", ev_msi },
+    { "msi-remap", ev_msi_remap },
+    { "ir-enable", ev_ir },
+    { "irte", ev_ir },
+    { "page-request", ev_page_request },
+    { "iommu", ev_iommu },
+    { "enable", ev_enable },
+    { "disable", ev_enable },
+    { "domain", ev_domain },
+    { "attach", ev_attach },
+    { "detach", ev_detach },
+    { "map", ev_map },
+    { "unmap", ev_unmap_flush },
+    { "flush", ev_unmap_flush },
+    { "device-caps", ev_device_caps },
+    { "prq-enable", ev_prq },
+    { "prq-respond", ev_prq },
+    { "clear-faults", ev_clear_faults },
+};
+
 static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
 {
     if (ev->kind == TRACE_EV_DMA && r->sim) {
@@ -1463,14 +1502,10 @@ static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
         }
         g_autofree char *path = NULL;
         if (strcmp(ev->words[1], "builtin")) {
-            path = g_path_is_absolute(ev->words[1]) ? g_strdup(ev->words[1])
-                                                    : g_build_filename(r->trace_dir, ev->words[1], NULL);
             /* relative to the file that names it */
             g_autofree char *dir = g_path_get_dirname(ev->file);
-            if (!g_path_is_absolute(ev->words[1])) {
-                g_free(path);
-                path = g_build_filename(dir, ev->words[1], NULL);
-            }
+            path = g_path_is_absolute(ev->words[1]) ? g_strdup(ev->words[1])
+                                                    : g_build_filename(dir, ev->words[1], NULL);
         }
         return ensure_platform(r, path, ev, error);
     }
@@ -1503,64 +1538,10 @@ static gboolean run_event(Replay *r, const TraceEvent *ev, GError **error)
     if (r->hooks.skip_event && r->hooks.skip_event(r->hooks.opaque, ev)) {
         return TRUE;
     }
-    if (!strcmp(w0, "dma")) {
-        return ev_dma(r, ev, error);
-    }
-    if (!strcmp(w0, "expect")) {
-        return ev_expect(r, ev, error);
-    }
-    if (!strcmp(w0, "ats")) {
-        return ev_ats(r, ev, error);
-    }
-    if (!strcmp(w0, "msi")) {
-        return ev_msi(r, ev, error);
-    }
-    if (!strcmp(w0, "msi-remap")) {
-        return ev_msi_remap(r, ev, error);
-    }
-    if (!strcmp(w0, "ir-enable") || !strcmp(w0, "irte")) {
-        return ev_ir(r, ev, error);
-    }
-    if (!strcmp(w0, "page-request")) {
-        return ev_page_request(r, ev, error);
-    }
-    if (!strcmp(w0, "iommu")) {
-        return ev_iommu(r, ev, error);
-    }
-    if (!strcmp(w0, "enable") || !strcmp(w0, "disable")) {
-        return ev_enable(r, ev, error);
-    }
-    if (!strcmp(w0, "domain")) {
-        return ev_domain(r, ev, error);
-    }
-    if (!strcmp(w0, "attach")) {
-        return ev_attach(r, ev, error);
-    }
-    if (!strcmp(w0, "detach")) {
-        return ev_detach(r, ev, error);
-    }
-    if (!strcmp(w0, "map")) {
-        return ev_map(r, ev, error);
-    }
-    if (!strcmp(w0, "unmap") || !strcmp(w0, "flush")) {
-        return ev_unmap_flush(r, ev, error);
-    }
-    if (!strcmp(w0, "device-caps")) {
-        return ev_device_caps(r, ev, error);
-    }
-    if (!strcmp(w0, "prq-enable") || !strcmp(w0, "prq-respond")) {
-        return ev_prq(r, ev, error);
-    }
-    if (!strcmp(w0, "clear-faults")) {
-        if (!need(ev, 2, "clear-faults UNIT", error)) {
-            return FALSE;
+    for (unsigned i = 0; i < G_N_ELEMENTS(replay_events); i++) {
+        if (!strcmp(w0, replay_events[i].name)) {
+            return replay_events[i].run(r, ev, error);
         }
-        ReplayUnit *u = driven_unit(r, ev->words[1], ev, error);
-        if (!u) {
-            return FALSE;
-        }
-        vtd_drv_clear_faults(u->drv, NULL);
-        return TRUE;
     }
     return ev_fail(error, ev, "unknown event (see docs/trace-format.md)");
 }
@@ -1592,7 +1573,6 @@ gboolean replay_run(Replay *r, const char *path, GError **error)
     r->irq_mark = 0;
     r->started = false;
     r->trace_path = g_strdup(path);
-    r->trace_dir = g_path_get_dirname(path);
     TraceReader *rd = trace_reader_open(path, error);
     if (!rd) {
         return FALSE;
