@@ -3,7 +3,7 @@ libvtdsim_internal_la_SOURCES += \
 	src/core/sim.c src/core/evq.c src/core/parse.c \
 	src/mem/physmem.c src/mem/addr_space.c
 noinst_HEADERS += \
-	src/core/evq.h src/core/parse.h src/core/sim_internal.h src/core/error.h src/core/log.h \
+	src/core/evq.h src/core/parse.h src/core/sim_internal.h src/core/error.h src/core/log.h src/core/json_out.h \
 	src/mem/physmem.h src/mem/addr_space.h
 vtdsiminclude_HEADERS += include/vtdsim/sim.h
 

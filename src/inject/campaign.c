@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include "core/json_out.h"
 #include "inject/campaign.h"
 #include "inject/inject.h"
 #include "core/error.h"
@@ -173,12 +174,9 @@ gboolean campaign_run_shard(const char *shard, bool force, GError **error)
     }
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "shard");
-    json_builder_add_string_value(b, id);
-    json_builder_set_member_name(b, "class");
-    json_builder_add_string_value(b, cls);
-    json_builder_set_member_name(b, "inject");
-    json_builder_add_string_value(b, spec_text);
+    json_member_string(b, "shard", id);
+    json_member_string(b, "class", cls);
+    json_member_string(b, "inject", spec_text);
     GError *err = NULL;
     InjectSpec *spec = inject_spec_parse_string(spec_text, &err);
     InjectResult *res = NULL;
@@ -204,10 +202,8 @@ gboolean campaign_run_shard(const char *shard, bool force, GError **error)
         inject_result_free(res);
     } else {
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "outcome");
-        json_builder_add_string_value(b, "error");
-        json_builder_set_member_name(b, "detail");
-        json_builder_add_string_value(b, err ? err->message : "?");
+        json_member_string(b, "outcome", "error");
+        json_member_string(b, "detail", err ? err->message : "?");
         json_builder_end_object(b);
         g_clear_error(&err);
     }
@@ -355,12 +351,9 @@ gboolean campaign_merge(const char *dir, GString *text, GError **error)
             tally[c].errors += !known;
         }
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "shard");
-        json_builder_add_string_value(b, id);
-        json_builder_set_member_name(b, "inject");
-        json_builder_add_string_value(b, json_object_get_string_member_with_default(o, "inject", ""));
-        json_builder_set_member_name(b, "outcome");
-        json_builder_add_string_value(b, oc);
+        json_member_string(b, "shard", id);
+        json_member_string(b, "inject", json_object_get_string_member_with_default(o, "inject", ""));
+        json_member_string(b, "outcome", oc);
         json_builder_end_object(b);
         g_object_unref(jp);
     }
@@ -384,14 +377,11 @@ gboolean campaign_merge(const char *dir, GString *text, GError **error)
                                t->outcome[INJECT_HANG], t->errors, effective ? "" : "  n/a", cov);
         json_builder_set_member_name(b, inject_class_name(c));
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "shards");
-        json_builder_add_int_value(b, t->shards);
+        json_member_int(b, "shards", t->shards);
         for (unsigned k = 0; k < INJECT_OUTCOME__COUNT; k++) {
-            json_builder_set_member_name(b, inject_outcome_name((InjectOutcome)k));
-            json_builder_add_int_value(b, t->outcome[k]);
+            json_member_int(b, inject_outcome_name((InjectOutcome)k), t->outcome[k]);
         }
-        json_builder_set_member_name(b, "error");
-        json_builder_add_int_value(b, t->errors);
+        json_member_int(b, "error", t->errors);
         /* detected among the injections that had an effect (not masked, not unfired) */
         json_builder_set_member_name(b, "detection_coverage");
         if (effective) {

@@ -24,6 +24,7 @@
  */
 #include <string.h>
 #include <json-glib/json-glib.h>
+#include "core/json_out.h"
 #include "inject/inject.h"
 #include "inject/inject_hook.h"
 #include "core/error.h"
@@ -1081,16 +1082,11 @@ static void json_run(JsonBuilder *b, const char *name, const RunSummary *s)
 {
     json_builder_set_member_name(b, name);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "requests");
-    json_builder_add_int_value(b, (gint64)s->requests);
-    json_builder_set_member_name(b, "error_completions");
-    json_builder_add_int_value(b, (gint64)s->error_status);
-    json_builder_set_member_name(b, "fault_records");
-    json_builder_add_int_value(b, (gint64)s->faults_recorded);
-    json_builder_set_member_name(b, "interrupts");
-    json_builder_add_int_value(b, (gint64)s->irqs);
-    json_builder_set_member_name(b, "pages_written");
-    json_builder_add_int_value(b, (gint64)s->pages);
+    json_member_int(b, "requests", (gint64)s->requests);
+    json_member_int(b, "error_completions", (gint64)s->error_status);
+    json_member_int(b, "fault_records", (gint64)s->faults_recorded);
+    json_member_int(b, "interrupts", (gint64)s->irqs);
+    json_member_int(b, "pages_written", (gint64)s->pages);
     json_builder_set_member_name(b, "error");
     if (s->error) {
         json_builder_add_string_value(b, s->error);
@@ -1104,23 +1100,19 @@ void inject_result_json(const InjectResult *r, GString *out)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "trace");
-    json_builder_add_string_value(b, r->trace);
+    json_member_string(b, "trace", r->trace);
     json_builder_set_member_name(b, "plan");
     json_builder_begin_array(b);
     for (guint i = 0; i < r->plan->len; i++) {
         json_builder_add_string_value(b, g_ptr_array_index(r->plan, i));
     }
     json_builder_end_array(b);
-    json_builder_set_member_name(b, "outcome");
-    json_builder_add_string_value(b, inject_outcome_name(r->outcome));
-    json_builder_set_member_name(b, "detail");
-    json_builder_add_string_value(b, r->detail);
+    json_member_string(b, "outcome", inject_outcome_name(r->outcome));
+    json_member_string(b, "detail", r->detail);
     json_builder_set_member_name(b, "fired");
     json_builder_begin_object(b);
     for (unsigned c = 0; c < INJECT__COUNT; c++) {
-        json_builder_set_member_name(b, inject_class_name(c));
-        json_builder_add_int_value(b, (gint64)r->fired[c]);
+        json_member_int(b, inject_class_name(c), (gint64)r->fired[c]);
     }
     json_builder_end_object(b);
     json_builder_set_member_name(b, "injections");

@@ -29,6 +29,7 @@
 #include <math.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
+#include "core/json_out.h"
 #include "timing/timing.h"
 
 /* ---- resources --------------------------------------------------------------- */
@@ -775,10 +776,8 @@ void timing_model_report_text(const TimingModel *m, GString *out)
 static void json_summary(JsonBuilder *b, const TimingLatSummary *s)
 {
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "count");
-    json_builder_add_int_value(b, (gint64)s->count);
-    json_builder_set_member_name(b, "bytes");
-    json_builder_add_int_value(b, (gint64)s->bytes);
+    json_member_int(b, "count", (gint64)s->count);
+    json_member_int(b, "bytes", (gint64)s->bytes);
     const struct {
         const char *n;
         double v;
@@ -788,8 +787,7 @@ static void json_summary(JsonBuilder *b, const TimingLatSummary *s)
         { "max_ns", s->max_ns },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(f); i++) {
-        json_builder_set_member_name(b, f[i].n);
-        json_builder_add_double_value(b, f[i].v);
+        json_member_double(b, f[i].n, f[i].v);
     }
     json_builder_end_object(b);
 }
@@ -800,12 +798,10 @@ void timing_model_report_json(const TimingModel *m, GString *out)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "params");
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "profile");
-    json_builder_add_string_value(b, m->p.profile);
+    json_member_string(b, "profile", m->p.profile);
     GString *desc = g_string_new(NULL);
     timing_params_describe(&m->p, desc);
-    json_builder_set_member_name(b, "description");
-    json_builder_add_string_value(b, desc->str);
+    json_member_string(b, "description", desc->str);
     g_string_free(desc, TRUE);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "devices");
@@ -816,10 +812,8 @@ void timing_model_report_json(const TimingModel *m, GString *out)
         char bd[16];
         bdf(d->rid, bd, sizeof bd);
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "device");
-        json_builder_add_string_value(b, bd);
-        json_builder_set_member_name(b, "throughput_gbps");
-        json_builder_add_double_value(b, timing_model_throughput_gbps(m, d->rid));
+        json_member_string(b, "device", bd);
+        json_member_double(b, "throughput_gbps", timing_model_throughput_gbps(m, d->rid));
         json_builder_set_member_name(b, "outcomes");
         json_builder_begin_object(b);
         for (unsigned o = 0; o <= TIMING_OUT_COUNT; o++) {
@@ -864,12 +858,9 @@ void timing_model_report_json(const TimingModel *m, GString *out)
     timing_model_summary(m, -1, TIMING_OUT_COUNT, &all);
     json_builder_set_member_name(b, "total");
     json_summary(b, &all);
-    json_builder_set_member_name(b, "walks");
-    json_builder_add_int_value(b, (gint64)m->c.walks);
-    json_builder_set_member_name(b, "merged");
-    json_builder_add_int_value(b, (gint64)m->c.merged);
-    json_builder_set_member_name(b, "walker_occupancy");
-    json_builder_add_double_value(b, timing_model_walker_occupancy(m));
+    json_member_int(b, "walks", (gint64)m->c.walks);
+    json_member_int(b, "merged", (gint64)m->c.merged);
+    json_member_double(b, "walker_occupancy", timing_model_walker_occupancy(m));
     json_builder_set_member_name(b, "occupancy");
     json_builder_begin_array(b);
     double w = (double)m->p.stats_sample;

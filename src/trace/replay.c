@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-glib/json-glib.h>
+#include "core/json_out.h"
 #include "trace/replay.h"
 #include "trace/trace_internal.h"
 #include "core/error.h"
@@ -1735,31 +1736,22 @@ void replay_summary_json(Replay *r, GString *out)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "trace");
-    json_builder_add_string_value(b, r->trace_path ? r->trace_path : "");
-    json_builder_set_member_name(b, "events");
-    json_builder_add_int_value(b, (gint64)r->events);
+    json_member_string(b, "trace", r->trace_path ? r->trace_path : "");
+    json_member_int(b, "events", (gint64)r->events);
     json_builder_set_member_name(b, "requests");
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "total");
-    json_builder_add_int_value(b, (gint64)r->requests);
-    json_builder_set_member_name(b, "reads");
-    json_builder_add_int_value(b, (gint64)r->reads);
-    json_builder_set_member_name(b, "writes");
-    json_builder_add_int_value(b, (gint64)r->writes);
-    json_builder_set_member_name(b, "ats");
-    json_builder_add_int_value(b, (gint64)r->ats_requests);
-    json_builder_set_member_name(b, "bytes_read");
-    json_builder_add_int_value(b, (gint64)r->bytes_read);
-    json_builder_set_member_name(b, "bytes_written");
-    json_builder_add_int_value(b, (gint64)r->bytes_written);
+    json_member_int(b, "total", (gint64)r->requests);
+    json_member_int(b, "reads", (gint64)r->reads);
+    json_member_int(b, "writes", (gint64)r->writes);
+    json_member_int(b, "ats", (gint64)r->ats_requests);
+    json_member_int(b, "bytes_read", (gint64)r->bytes_read);
+    json_member_int(b, "bytes_written", (gint64)r->bytes_written);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "completions");
     json_builder_begin_object(b);
     static const PcieCplStatus sts[] = { PCIE_CPL_SC, PCIE_CPL_UR, PCIE_CPL_CA };
     for (unsigned i = 0; i < G_N_ELEMENTS(sts); i++) {
-        json_builder_set_member_name(b, pcie_cpl_status_name(sts[i]));
-        json_builder_add_int_value(b, (gint64)r->status_count[sts[i]]);
+        json_member_int(b, pcie_cpl_status_name(sts[i]), (gint64)r->status_count[sts[i]]);
     }
     json_builder_end_object(b);
     json_builder_set_member_name(b, "faults");
@@ -1767,14 +1759,10 @@ void replay_summary_json(Replay *r, GString *out)
     for (unsigned c = 0; c < 256; c++) {
         if (r->faults_by_reason[c]) {
             json_builder_begin_object(b);
-            json_builder_set_member_name(b, "reason");
-            json_builder_add_int_value(b, c);
-            json_builder_set_member_name(b, "name");
-            json_builder_add_string_value(b, vtd_fault_reason_name(c) ? vtd_fault_reason_name(c) : "");
-            json_builder_set_member_name(b, "description");
-            json_builder_add_string_value(b, vtd_fault_reason_str(c));
-            json_builder_set_member_name(b, "count");
-            json_builder_add_int_value(b, (gint64)r->faults_by_reason[c]);
+            json_member_int(b, "reason", c);
+            json_member_string(b, "name", vtd_fault_reason_name(c) ? vtd_fault_reason_name(c) : "");
+            json_member_string(b, "description", vtd_fault_reason_str(c));
+            json_member_int(b, "count", (gint64)r->faults_by_reason[c]);
             json_builder_end_object(b);
         }
     }
@@ -1786,21 +1774,15 @@ void replay_summary_json(Replay *r, GString *out)
     for (unsigned c = 0; c < VTD_CACHE_COUNT; c++) {
         json_builder_set_member_name(b, cl[c].name);
         json_builder_begin_object(b);
-        json_builder_set_member_name(b, "lookups");
-        json_builder_add_int_value(b, (gint64)cl[c].st.lookups);
-        json_builder_set_member_name(b, "hits");
-        json_builder_add_int_value(b, (gint64)cl[c].st.hits);
-        json_builder_set_member_name(b, "misses");
-        json_builder_add_int_value(b, (gint64)cl[c].st.misses);
-        json_builder_set_member_name(b, "invalidations");
-        json_builder_add_int_value(b, (gint64)cl[c].st.invalidations);
+        json_member_int(b, "lookups", (gint64)cl[c].st.lookups);
+        json_member_int(b, "hits", (gint64)cl[c].st.hits);
+        json_member_int(b, "misses", (gint64)cl[c].st.misses);
+        json_member_int(b, "invalidations", (gint64)cl[c].st.invalidations);
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
-    json_builder_set_member_name(b, "invalidation_descriptors");
-    json_builder_add_int_value(b, (gint64)inv_descriptors(r));
-    json_builder_set_member_name(b, "simulated_time_ps");
-    json_builder_add_int_value(b, (gint64)r->last_time);
+    json_member_int(b, "invalidation_descriptors", (gint64)inv_descriptors(r));
+    json_member_int(b, "simulated_time_ps", (gint64)r->last_time);
     json_builder_set_member_name(b, "timing");
     if (r->tm) {
         GString *tj = g_string_new(NULL);
@@ -1818,10 +1800,8 @@ void replay_summary_json(Replay *r, GString *out)
     }
     json_builder_set_member_name(b, "expectations");
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "checked");
-    json_builder_add_int_value(b, (gint64)r->expectations);
-    json_builder_set_member_name(b, "failed");
-    json_builder_add_int_value(b, (gint64)r->failures);
+    json_member_int(b, "checked", (gint64)r->expectations);
+    json_member_int(b, "failed", (gint64)r->failures);
     json_builder_set_member_name(b, "failures");
     json_builder_begin_array(b);
     for (guint i = 0; i < r->failure_msgs->len; i++) {
