@@ -14,6 +14,7 @@
  */
 #include <string.h>
 #include "check_util.h"
+#include "fixture_vtd.h"
 #include "models/vtd/vtd.h"
 #include "mem/physmem.h"
 
@@ -39,22 +40,6 @@ static void fx_msi(void *opaque, uint64_t addr, uint32_t data)
     g_array_append_vals(f->msis, m, 2);
 }
 
-static uint64_t rd(Fx *f, uint64_t off, unsigned size)
-{
-    return vtd_unit_mmio_ops()->read(f->u, off, size);
-}
-
-static void wr(Fx *f, uint64_t off, uint64_t val, unsigned size)
-{
-    vtd_unit_mmio_ops()->write(f->u, off, val, size);
-}
-
-static void gcmd(Fx *f, uint32_t set, uint32_t clear)
-{
-    uint32_t v = (uint32_t)rd(f, 0x1c, 4) & 0x96ffffffu;
-    wr(f, 0x18, (v | set) & ~clear, 4);
-}
-
 static void mem_w64(Fx *f, uint64_t addr, uint64_t v)
 {
     uint64_t le = GUINT64_TO_LE(v);
@@ -77,9 +62,9 @@ static void put_irte(Fx *f, unsigned index, VtdIrte e)
 /* Latches IRTA = IRT_BASE | EIME | S with SIRTP. */
 static void set_irta(Fx *f, unsigned s, bool eime)
 {
-    wr(f, 0xb8, IRT_BASE | (eime ? 0x800 : 0) | s, 8);
-    gcmd(f, VTD_GCMD_SIRTP, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4) & VTD_GSTS_IRTPS, VTD_GSTS_IRTPS);
+    vtd_fx_wr(f->u, 0xb8, IRT_BASE | (eime ? 0x800 : 0) | s, 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SIRTP, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4) & VTD_GSTS_IRTPS, VTD_GSTS_IRTPS);
 }
 
 /* A unit from @preset with (optionally) CAP.PI forced; 256-entry x2APIC table, IR enabled, QI on. */
@@ -99,12 +84,12 @@ static Fx *fx_new_cap(const char *preset, bool pi, bool esirtps)
     ck_assert_msg(f->u != NULL, "%s", err ? err->message : "");
     f->msis = g_array_new(FALSE, TRUE, sizeof(uint64_t));
     vtd_unit_set_msi_sink(f->u, fx_msi, f);
-    wr(f, 0x88, 0, 8);
-    wr(f, 0x90, IQ_BASE, 8);
-    gcmd(f, VTD_GCMD_QIE, 0);
+    vtd_fx_wr(f->u, 0x88, 0, 8);
+    vtd_fx_wr(f->u, 0x90, IQ_BASE, 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_QIE, 0);
     set_irta(f, 7, true);
-    gcmd(f, VTD_GCMD_IRE, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4) & VTD_GSTS_IRES, VTD_GSTS_IRES);
+    vtd_fx_gcmd(f->u, VTD_GCMD_IRE, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4) & VTD_GSTS_IRES, VTD_GSTS_IRES);
     return f;
 }
 
@@ -129,9 +114,9 @@ static void submit(Fx *f, uint64_t q0, uint64_t q1)
     mem_w64(f, IQ_BASE + f->tail, q0);
     mem_w64(f, IQ_BASE + f->tail + 8, q1);
     f->tail = (f->tail + 16) % 4096;
-    wr(f, 0x88, f->tail, 8);
-    ck_assert_uint_eq(rd(f, 0x80, 8), f->tail);
-    ck_assert_uint_eq(rd(f, 0x34, 4) & VTD_FSTS_IQE, 0);
+    vtd_fx_wr(f->u, 0x88, f->tail, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x80, 8), f->tail);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4) & VTD_FSTS_IQE, 0);
 }
 
 static void iec_global(Fx *f)
@@ -161,7 +146,7 @@ static VtdFaultRecord take_fault(Fx *f, unsigned i)
     VtdFaultRecord rec;
     vtd_unit_fault_record(f->u, i, &rec);
     int64_t off = vtd_unit_reg_offset(f->u, VTD_REG_FRCD_LO) + 16 * i;
-    wr(f, (uint64_t)off + 12, 0x80000000u, 4);   /* F is RW1C */
+    vtd_fx_wr(f->u, (uint64_t)off + 12, 0x80000000u, 4);   /* F is RW1C */
     return rec;
 }
 
@@ -184,7 +169,7 @@ static void expect_fault(Fx *f, unsigned rec_index, uint8_t reason, uint16_t sid
 START_TEST(test_ir_disabled_passes_everything)
 {
     Fx *f = fx_new();
-    gcmd(f, 0, VTD_GCMD_IRE);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_IRE);
     VtdIrResult r;
     /* compatibility: dest 0x12, logical, RH, vector 0x41, lowest priority, level */
     ck_assert_int_eq(remap(f, 0x0100, 0xfee1200c, 0xc141, &r), VTD_IR_DELIVER);
@@ -198,7 +183,7 @@ START_TEST(test_ir_disabled_passes_everything)
     ck_assert_int_eq(remap_idx(f, 0x0100, 3, &r), VTD_IR_DELIVER);
     ck_assert(!r.remapped);
     ck_assert_uint_eq(vtd_unit_ir_stats(f->u)->passed, 2);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     fx_free(f);
 }
 END_TEST
@@ -212,8 +197,8 @@ START_TEST(test_compat_format_cfis_eime)
     ck_assert(r.fault_recorded);
     expect_fault(f, 0, 0x25, 0x0208, 0);
     /* CFIS does not help in x2APIC mode */
-    gcmd(f, VTD_GCMD_CFI, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4) & VTD_GSTS_CFIS, VTD_GSTS_CFIS);
+    vtd_fx_gcmd(f->u, VTD_GCMD_CFI, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4) & VTD_GSTS_CFIS, VTD_GSTS_CFIS);
     ck_assert_int_eq(remap(f, 0x0208, 0xfee01000, 0x31, &r), VTD_IR_BLOCKED);
     expect_fault(f, 1, 0x25, 0x0208, 0);
     /* xAPIC mode with CFIS: passed through untouched */
@@ -223,7 +208,7 @@ START_TEST(test_compat_format_cfis_eime)
     ck_assert_uint_eq(r.dest, 1);
     ck_assert_uint_eq(r.vector, 0x31);
     /* xAPIC mode without CFIS: blocked */
-    gcmd(f, 0, VTD_GCMD_CFI);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_CFI);
     ck_assert_int_eq(remap(f, 0x0208, 0xfee01000, 0x31, &r), VTD_IR_BLOCKED);
     expect_fault(f, 2, 0x25, 0x0208, 0);
     ck_assert_uint_eq(vtd_unit_ir_stats(f->u)->blocked, 3);
@@ -266,7 +251,7 @@ START_TEST(test_remapped_fields_x2apic)
         ck_assert_int_eq(r.rh, rows[i].rh);
     }
     ck_assert_uint_eq(vtd_unit_ir_stats(f->u)->remapped, G_N_ELEMENTS(rows));
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     fx_free(f);
 }
 END_TEST
@@ -275,7 +260,7 @@ START_TEST(test_remapped_dest_xapic)
 {
     Fx *f = fx_new();
     set_irta(f, 7, false);
-    gcmd(f, VTD_GCMD_CFI, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_CFI, 0);
     VtdIrResult r;
     put_irte(f, 1, vtd_irte_remapped(0x45, 0xa5, true, 0, false, false, false));
     ck_assert_int_eq(remap_idx(f, 0, 1, &r), VTD_IR_DELIVER);
@@ -360,10 +345,10 @@ START_TEST(test_table_size)
     ck_assert_uint_eq(r.fault_reason, VTD_FR_IR_INDEX_BEYOND);
     expect_fault(f, 0, 0x21, 0x55, 2);
     /* S=7: 256 entries; IRTA is only latched by SIRTP */
-    wr(f, 0xb8, IRT_BASE | 0x800 | 7, 8);
+    vtd_fx_wr(f->u, 0xb8, IRT_BASE | 0x800 | 7, 8);
     ck_assert_int_eq(remap_idx(f, 0x55, 255, &r), VTD_IR_BLOCKED);
     expect_fault(f, 1, 0x21, 0x55, 255);
-    gcmd(f, VTD_GCMD_SIRTP, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SIRTP, 0);
     put_irte(f, 255, vtd_irte_remapped(0x62, 0, false, 0, false, false, false));
     ck_assert_int_eq(remap_idx(f, 0x55, 255, &r), VTD_IR_DELIVER);
     ck_assert_uint_eq(r.vector, 0x62);
@@ -391,7 +376,7 @@ START_TEST(test_fault_reasons_and_fpd)
     put_irte(f, 4, (VtdIrte){ { 0x2, 0 } });
     ck_assert_int_eq(remap_idx(f, 0x0101, 4, &r), VTD_IR_BLOCKED);
     ck_assert(!r.fault_recorded);
-    ck_assert_uint_eq(rd(f, 0x34, 4) & VTD_FSTS_PPF, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4) & VTD_FSTS_PPF, 0);
 
     /* 0x24: each reserved field of a remapped entry, with FPD suppressing */
     static const uint64_t bad_lo[] = { UINT64_C(1) << 12, UINT64_C(1) << 14, UINT64_C(1) << 24,
@@ -435,8 +420,8 @@ START_TEST(test_fault_reasons_and_fpd)
     ck_assert(!r.fault_recorded);
 
     /* 0x23: the table is not backed by memory; unqualified */
-    wr(f, 0xb8, (RAM_SIZE + 0x100000) | 0x800 | 7, 8);
-    gcmd(f, VTD_GCMD_SIRTP, 0);
+    vtd_fx_wr(f->u, 0xb8, (RAM_SIZE + 0x100000) | 0x800 | 7, 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SIRTP, 0);
     ck_assert_int_eq(remap_idx(f, 0x0103, 9, &r), VTD_IR_BLOCKED);
     ck_assert_uint_eq(r.fault_reason, VTD_FR_IRT_ACCESS);
     ck_assert(r.fault_recorded);
@@ -605,7 +590,7 @@ START_TEST(test_posted_sn_urgent_xapic)
     ck_assert_uint_eq(mem_r64(f, PID_BASE + 32) & 3, 3);      /* ON and SN */
     /* xAPIC mode: NDST[15:8] is the APIC ID */
     set_irta(f, 7, false);
-    gcmd(f, VTD_GCMD_CFI, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_CFI, 0);
     pid_init(f, PID_BASE + 64, 0xf4, 0x00002a00, false);
     put_irte(f, 3, vtd_irte_posted(0x35, PID_BASE + 64, false));
     ck_assert_int_eq(remap_idx(f, 0, 3, &r), VTD_IR_POSTED);
@@ -757,15 +742,15 @@ END_TEST
 START_TEST(test_ir_fault_raises_fault_event)
 {
     Fx *f = fx_new();
-    wr(f, 0x3c, 0x4567, 4);
-    wr(f, 0x40, 0xfee00000, 4);
-    wr(f, 0x38, 0, 4);            /* unmask fault events */
+    vtd_fx_wr(f->u, 0x3c, 0x4567, 4);
+    vtd_fx_wr(f->u, 0x40, 0xfee00000, 4);
+    vtd_fx_wr(f->u, 0x38, 0, 4);            /* unmask fault events */
     VtdIrResult r;
     ck_assert_int_eq(remap_idx(f, 0x0808, 200, &r), VTD_IR_BLOCKED);
     ck_assert_uint_eq(f->msis->len, 2);
     ck_assert_uint_eq(g_array_index(f->msis, uint64_t, 0), 0xfee00000);
     ck_assert_uint_eq(g_array_index(f->msis, uint64_t, 1), 0x4567);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PPF);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PPF);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->faults_recorded, 1);
     fx_free(f);
 }

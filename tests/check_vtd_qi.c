@@ -9,6 +9,7 @@
  */
 #include <string.h>
 #include "check_util.h"
+#include "fixture_vtd.h"
 #include "models/vtd/vtd.h"
 #include "mem/physmem.h"
 
@@ -53,22 +54,6 @@ static void fx_prg(void *opaque, const VtdPageGroupResp *r)
     g_array_append_val(f->prg, *r);
 }
 
-static uint64_t rd(Fx *f, uint64_t off, unsigned size)
-{
-    return vtd_unit_mmio_ops()->read(f->u, off, size);
-}
-
-static void wr(Fx *f, uint64_t off, uint64_t val, unsigned size)
-{
-    vtd_unit_mmio_ops()->write(f->u, off, val, size);
-}
-
-static void gcmd(Fx *f, uint32_t set, uint32_t clear)
-{
-    uint32_t v = (uint32_t)rd(f, 0x1c, 4) & 0x96ffffffu;
-    wr(f, 0x18, (v | set) & ~clear, 4);
-}
-
 /* @scalable: SMTS/PASID capable unit with a 256-bit queue; QS=0 (4 KiB). */
 static Fx *fx_new(bool scalable)
 {
@@ -92,10 +77,10 @@ static Fx *fx_new(bool scalable)
     vtd_unit_set_devtlb_sink(f->u, fx_devtlb, f);
     vtd_unit_set_prg_response_sink(f->u, fx_prg, f);
     f->dw = scalable;
-    wr(f, 0x88, 0, 8);
-    wr(f, 0x90, IQ_BASE | (scalable ? VTD_IQA_DW : 0), 8);
-    gcmd(f, VTD_GCMD_QIE, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4) & VTD_GSTS_QIES, VTD_GSTS_QIES);
+    vtd_fx_wr(f->u, 0x88, 0, 8);
+    vtd_fx_wr(f->u, 0x90, IQ_BASE | (scalable ? VTD_IQA_DW : 0), 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_QIE, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4) & VTD_GSTS_QIES, VTD_GSTS_QIES);
     return f;
 }
 
@@ -131,7 +116,7 @@ static void put(Fx *f, uint64_t q0, uint64_t q1, uint64_t q2, uint64_t q3)
 
 static void submit(Fx *f)
 {
-    wr(f, 0x88, f->tail, 8);
+    vtd_fx_wr(f->u, 0x88, f->tail, 8);
 }
 
 static uint64_t wait_desc(uint32_t data, bool sw, bool iflag)
@@ -141,46 +126,16 @@ static uint64_t wait_desc(uint32_t data, bool sw, bool iflag)
 
 static uint64_t iqh(Fx *f)
 {
-    return rd(f, 0x80, 8);
+    return vtd_fx_rd(f->u, 0x80, 8);
 }
 
 static unsigned iqei(Fx *f)
 {
-    return (unsigned)(rd(f, 0xb0, 8) & 0xf);
+    return (unsigned)(vtd_fx_rd(f->u, 0xb0, 8) & 0xf);
 }
 
-/* ---- the legacy translation setup of check_vtd_regs ------------------------ */
+/* ---- translations: the legacy setup of fixture_vtd.h ------------------------ */
 
-#define ROOT 0x10000
-#define CTX 0x11000
-#define SL3 0x12000
-#define SL2 0x13000
-#define SL1 0x14000
-#define SID 0x0008
-#define DID 5
-
-static void tables_build(Fx *f)
-{
-    physmem_stq(f->mem, ROOT, CTX | 1);
-    uint64_t ce = CTX + 16 * (SID & 0xff);
-    physmem_stq(f->mem, ce, SL3 | 1);
-    physmem_stq(f->mem, ce + 8, 1 | ((uint64_t)DID << 8));
-    physmem_stq(f->mem, SL3, SL2 | 3);
-    physmem_stq(f->mem, SL2, SL1 | 3);
-    for (unsigned i = 0; i < 16; i++)
-        physmem_stq(f->mem, SL1 + 8 * i, (0x200000 + 0x1000 * i) | 3);
-    wr(f, 0x20, ROOT, 8);
-    gcmd(f, VTD_GCMD_SRTP, 0);
-    gcmd(f, VTD_GCMD_TE, 0);
-}
-
-static uint64_t xlate(Fx *f, uint64_t iova, VtdXlateStatus *st)
-{
-    VtdXlateRequest req = { .sid = SID, .addr = iova, .len = 4, .at = VTD_AT_UNTRANSLATED };
-    VtdXlateResult res;
-    *st = vtd_unit_translate(f->u, &req, &res);
-    return res.out_addr;
-}
 
 /* ---- wait descriptors --------------------------------------------------------- */
 
@@ -193,7 +148,7 @@ START_TEST(test_wait_status_write)
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0xabcd1234);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 4), 0x2);
     ck_assert_uint_eq(iqh(f), 0x20);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->inv_descriptors, 2);
     fx_free(f);
 }
@@ -202,38 +157,38 @@ END_TEST
 START_TEST(test_wait_interrupt)
 {
     Fx *f = fx_new(false);
-    wr(f, 0xa4, 0x55, 4);
-    wr(f, 0xa8, 0xfee00000, 4);
+    vtd_fx_wr(f->u, 0xa4, 0x55, 4);
+    vtd_fx_wr(f->u, 0xa8, 0xfee00000, 4);
     put(f, wait_desc(0, false, true), 0, 0, 0);
     submit(f);
-    ck_assert_uint_eq(rd(f, 0x9c, 4), VTD_ICS_IWC);
-    ck_assert_uint_eq(rd(f, 0xa0, 4), VTD_IECTL_IM | VTD_IECTL_IP);   /* masked: held */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), VTD_ICS_IWC);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xa0, 4), VTD_IECTL_IM | VTD_IECTL_IP);   /* masked: held */
     ck_assert_uint_eq(f->msis->len, 0);
-    wr(f, 0xa0, 0, 4);
+    vtd_fx_wr(f->u, 0xa0, 0, 4);
     ck_assert_uint_eq(f->msis->len, 1);
     ck_assert_uint_eq(g_array_index(f->msis, Msi, 0).addr, 0xfee00000);
     ck_assert_uint_eq(g_array_index(f->msis, Msi, 0).data, 0x55);
-    ck_assert_uint_eq(rd(f, 0xa0, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xa0, 4), 0);
     /* IWC still set: another IF wait raises no new event. */
     put(f, wait_desc(0, false, true), 0, 0, 0);
     submit(f);
     ck_assert_uint_eq(f->msis->len, 1);
     /* Cleared (W1C): the next one interrupts at once. */
-    wr(f, 0x9c, 1, 4);
-    ck_assert_uint_eq(rd(f, 0x9c, 4), 0);
+    vtd_fx_wr(f->u, 0x9c, 1, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), 0);
     put(f, wait_desc(0, false, true), 0, 0, 0);
     submit(f);
     ck_assert_uint_eq(f->msis->len, 2);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->inv_events, 2);
     /* Masked and pending, then IWC cleared: IP clears, nothing is delivered on unmask. */
-    wr(f, 0x9c, 1, 4);
-    wr(f, 0xa0, VTD_IECTL_IM, 4);
+    vtd_fx_wr(f->u, 0x9c, 1, 4);
+    vtd_fx_wr(f->u, 0xa0, VTD_IECTL_IM, 4);
     put(f, wait_desc(0, false, true), 0, 0, 0);
     submit(f);
-    ck_assert_uint_eq(rd(f, 0xa0, 4), VTD_IECTL_IM | VTD_IECTL_IP);
-    wr(f, 0x9c, 1, 4);
-    ck_assert_uint_eq(rd(f, 0xa0, 4), VTD_IECTL_IM);
-    wr(f, 0xa0, 0, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xa0, 4), VTD_IECTL_IM | VTD_IECTL_IP);
+    vtd_fx_wr(f->u, 0x9c, 1, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xa0, 4), VTD_IECTL_IM);
+    vtd_fx_wr(f->u, 0xa0, 0, 4);
     ck_assert_uint_eq(f->msis->len, 2);
     fx_free(f);
 }
@@ -244,8 +199,8 @@ END_TEST
 START_TEST(test_iqe_invalid_type_stops_at_head)
 {
     Fx *f = fx_new(false);
-    wr(f, 0x38, 0, 4);                                  /* fault events unmasked */
-    wr(f, 0x40, 0xfee02000, 4);
+    vtd_fx_wr(f->u, 0x38, 0, 4);                                  /* fault events unmasked */
+    vtd_fx_wr(f->u, 0x40, 0xfee02000, 4);
     put(f, wait_desc(1, true, false), STATUS, 0, 0);
     put(f, wait_desc(2, true, false), STATUS + 4, 0, 0);
     put(f, 0xa, 0, 0, 0);                               /* type 0xA: not a descriptor */
@@ -254,7 +209,7 @@ START_TEST(test_iqe_invalid_type_stops_at_head)
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 4), 2);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 12), 0);   /* not reached */
     ck_assert_uint_eq(iqh(f), 0x20);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_IQE);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_IQE);
     ck_assert_uint_eq(iqei(f), 3);
     ck_assert_uint_eq(f->msis->len, 1);
     ck_assert_uint_eq(g_array_index(f->msis, Msi, 0).addr, 0xfee02000);
@@ -264,8 +219,8 @@ START_TEST(test_iqe_invalid_type_stops_at_head)
     /* Software fixes the descriptor and clears IQE: processing resumes to the tail. */
     physmem_stq(f->mem, IQ_BASE + 0x20, wait_desc(3, true, false));
     physmem_stq(f->mem, IQ_BASE + 0x28, STATUS + 8);
-    wr(f, 0x34, VTD_FSTS_IQE, 4);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_IQE, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     ck_assert_uint_eq(iqh(f), 0x40);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 8), 3);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 12), 4);
@@ -280,7 +235,7 @@ START_TEST(test_iqe_reserved_bits)
         { 0x1 | 0x10, 1, "cc qw1" },
         { 0x1, 0, "cc G=0" },
         { 0x2 | 0x10 | 0x100, 0, "iotlb bit 8" },
-        { 0x2 | 0x30 | (DID << 16), 19, "iotlb AM 19 > MAMV" },
+        { 0x2 | 0x30 | (VTD_FX_DID << 16), 19, "iotlb AM 19 > MAMV" },
         { 0x2 | 0x30, 0x100, "iotlb qw1 bit 8" },
         { 0x3 | 0x100, 0, "dev-tlb bit 8" },
         { 0x3, 0x2, "dev-tlb qw1 bit 1" },
@@ -295,7 +250,7 @@ START_TEST(test_iqe_reserved_bits)
         put(f, bad[i].q0, bad[i].q1, 0, 0);
         put(f, wait_desc(2, true, false), STATUS + 4, 0, 0);
         submit(f);
-        ck_assert_msg(rd(f, 0x34, 4) == VTD_FSTS_IQE, "%s: no IQE", bad[i].what);
+        ck_assert_msg(vtd_fx_rd(f->u, 0x34, 4) == VTD_FSTS_IQE, "%s: no IQE", bad[i].what);
         ck_assert_msg(iqh(f) == 0x10, "%s: head 0x%x", bad[i].what, (unsigned)iqh(f));
         ck_assert_msg(iqei(f) == 4, "%s: IQEI %u", bad[i].what, iqei(f));
         ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 4), 0);
@@ -310,7 +265,7 @@ START_TEST(test_iqe_pasid_types_in_128bit_queue)
         Fx *f = fx_new(false);
         put(f, type, 0, 0, 0);
         submit(f);
-        ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_IQE);
+        ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_IQE);
         ck_assert_uint_eq(iqh(f), 0);
         ck_assert_uint_eq(iqei(f), 3);
         fx_free(f);
@@ -322,16 +277,16 @@ START_TEST(test_iqe_tail)
 {
     Fx *f = fx_new(true);
     put(f, wait_desc(1, true, false), STATUS, 0, 0);
-    wr(f, 0x88, 0x10, 8);       /* bit 4 in a 256-bit queue */
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_IQE);
+    vtd_fx_wr(f->u, 0x88, 0x10, 8);       /* bit 4 in a 256-bit queue */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_IQE);
     ck_assert_uint_eq(iqei(f), 1);
     ck_assert_uint_eq(iqh(f), 0);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0);
     fx_free(f);
     /* A tail beyond a 4 KiB queue. */
     f = fx_new(false);
-    wr(f, 0x88, 0x1000, 8);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_IQE);
+    vtd_fx_wr(f->u, 0x88, 0x1000, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_IQE);
     ck_assert_uint_eq(iqei(f), 1);
     fx_free(f);
 }
@@ -346,19 +301,19 @@ START_TEST(test_iqe_256bit_upper_reserved)
     ck_assert_uint_eq(iqh(f), 0x20);
     ck_assert_uint_eq(iqei(f), 4);
     /* PASID-cache with reserved granularity 2. */
-    wr(f, 0x34, VTD_FSTS_IQE, 4);                /* resumes: still the same bad one */
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_IQE, 4);                /* resumes: still the same bad one */
     ck_assert_uint_eq(iqh(f), 0x20);
     physmem_stq(f->mem, IQ_BASE + 0x38, 0);
     physmem_stq(f->mem, IQ_BASE + 0x20, 0x7 | 0x20);
-    wr(f, 0x34, VTD_FSTS_IQE, 4);
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_IQE, 4);
     ck_assert_uint_eq(iqh(f), 0x20);
     ck_assert_uint_eq(iqei(f), 4);
     /* A page group response may carry private data in the upper half. */
     physmem_stq(f->mem, IQ_BASE + 0x20, 0x9 | 0x10 | (0x0100 << 16) | ((uint64_t)7 << 32));
     physmem_stq(f->mem, IQ_BASE + 0x28, 5 << 3);
     physmem_stq(f->mem, IQ_BASE + 0x30, 0x1234);
-    wr(f, 0x34, VTD_FSTS_IQE, 4);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_IQE, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     ck_assert_uint_eq(iqh(f), 0x40);
     ck_assert_uint_eq(f->prg->len, 1);
     fx_free(f);
@@ -397,7 +352,7 @@ START_TEST(test_each_type_256)
     put(f, 0x9 | 0x10 | (1 << 12) | (0x0300 << 16) | ((uint64_t)0x66 << 32), 0x1ff << 3, 0, 0);
     put(f, wait_desc(9, true, true), STATUS, 0, 0);
     submit(f);
-    ck_assert_msg(rd(f, 0x34, 4) == 0, "FSTS 0x%x: %s", (unsigned)rd(f, 0x34, 4),
+    ck_assert_msg(vtd_fx_rd(f->u, 0x34, 4) == 0, "FSTS 0x%x: %s", (unsigned)vtd_fx_rd(f->u, 0x34, 4),
                   vtd_unit_last_guest_error(f->u));
     ck_assert_uint_eq(iqh(f), 17 * 32);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->inv_descriptors, 17);
@@ -423,7 +378,7 @@ START_TEST(test_each_type_256)
     ck_assert_uint_eq(r->pasid, 0x66);
     ck_assert_uint_eq(r->prgi, 0x1ff);
     ck_assert_uint_eq(r->rc, 1);
-    ck_assert_uint_eq(rd(f, 0x9c, 4), VTD_ICS_IWC);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), VTD_ICS_IWC);
     fx_free(f);
 }
 END_TEST
@@ -436,7 +391,7 @@ START_TEST(test_queue_wraps)
         put(f, wait_desc(0, false, false), 0, 0, 0);
     submit(f);
     ck_assert_uint_eq(iqh(f), 4096 - 32);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     /* ...then 3 descriptors wrap around to the start. */
     put(f, wait_desc(1, true, false), STATUS, 0, 0);
     put(f, wait_desc(2, true, false), STATUS + 4, 0, 0);
@@ -445,9 +400,9 @@ START_TEST(test_queue_wraps)
     ck_assert_uint_eq(iqh(f), 0x10);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS + 8), 3);
     /* Disabling QI resets the head. */
-    gcmd(f, 0, VTD_GCMD_QIE);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_QIE);
     ck_assert_uint_eq(iqh(f), 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4) & VTD_GSTS_QIES, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4) & VTD_GSTS_QIES, 0);
     fx_free(f);
 }
 END_TEST
@@ -456,11 +411,11 @@ START_TEST(test_tail_written_before_enable)
 {
     /* Descriptors queued while QI is off run when it is enabled. */
     Fx *f = fx_new(false);
-    gcmd(f, 0, VTD_GCMD_QIE);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_QIE);
     put(f, wait_desc(7, true, false), STATUS, 0, 0);
     submit(f);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0);
-    gcmd(f, VTD_GCMD_QIE, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_QIE, 0);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 7);
     ck_assert_uint_eq(iqh(f), 0x10);
     fx_free(f);
@@ -474,19 +429,19 @@ START_TEST(test_devtlb_timeout_and_bad_completion)
     put(f, 0x3 | ((uint64_t)0x0210 << 32), 0x3000, 0, 0);
     put(f, wait_desc(1, true, false), STATUS, 0, 0);
     submit(f);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_ITE);
-    ck_assert_uint_eq((rd(f, 0xb0, 8) >> 32) & 0xffff, 0x0210);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_ITE);
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0xb0, 8) >> 32) & 0xffff, 0x0210);
     ck_assert_uint_eq(iqh(f), 0x10);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0);
     f->devtlb_answer = VTD_DEVTLB_DONE;
-    wr(f, 0x34, VTD_FSTS_ITE, 4);
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_ITE, 4);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 1);
     ck_assert_uint_eq(iqh(f), 0x20);
     f->devtlb_answer = VTD_DEVTLB_BAD_COMPLETION;
     put(f, 0x3 | ((uint64_t)0x0318 << 32), 0x3000, 0, 0);
     submit(f);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_ICE);
-    ck_assert_uint_eq(rd(f, 0xb0, 8) >> 48, 0x0318);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_ICE);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xb0, 8) >> 48, 0x0318);
     fx_free(f);
 }
 END_TEST
@@ -496,31 +451,31 @@ END_TEST
 START_TEST(test_qi_iotlb_granularity_stale)
 {
     Fx *f = fx_new(false);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
     for (unsigned i = 0; i < 8; i++)
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
     for (unsigned i = 0; i < 8; i++)
-        physmem_stq(f->mem, SL1 + 8 * i, (0x300000 + 0x1000 * i) | 3);
+        physmem_stq(f->mem, VTD_FX_SL1 + 8 * i, (0x300000 + 0x1000 * i) | 3);
     /* PSI of page 4 in another domain: nothing changes. */
-    put(f, 0x2 | 0x30 | ((DID + 1) << 16), 0x4000, 0, 0);
+    put(f, 0x2 | 0x30 | ((VTD_FX_DID + 1) << 16), 0x4000, 0, 0);
     submit(f);
     for (unsigned i = 0; i < 8; i++)
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
     /* PSI AM=2 at 0x4000: pages 4..7 refetched, 0..3 stay stale. */
-    put(f, 0x2 | 0x30 | (DID << 16), 0x4000 | 2, 0, 0);
+    put(f, 0x2 | 0x30 | (VTD_FX_DID << 16), 0x4000 | 2, 0, 0);
     submit(f);
     for (unsigned i = 0; i < 8; i++)
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), (i >= 4 ? 0x300000 : 0x200000) + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), (i >= 4 ? 0x300000 : 0x200000) + 0x1000 * i);
     /* Context-cache invalidation does not touch the IOTLB. */
     put(f, 0x1 | 0x10, 0, 0, 0);
     submit(f);
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x200000);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
     /* DSI of the domain. */
-    put(f, 0x2 | 0x20 | (DID << 16), 0, 0, 0);
+    put(f, 0x2 | 0x20 | (VTD_FX_DID << 16), 0, 0, 0);
     submit(f);
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x300000);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x300000);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     fx_free(f);
 }
 END_TEST
@@ -543,15 +498,15 @@ static bool drop_type(void *opaque, unsigned type, const uint64_t *val)
 START_TEST(test_qi_filter_drops_one_descriptor)
 {
     Fx *f = fx_new(false);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x200000);
-    physmem_stq(f->mem, SL1, 0x300000 | 3);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
+    physmem_stq(f->mem, VTD_FX_SL1, 0x300000 | 3);
     unsigned want = VTD_INV_IOTLB;
     memset(filter_seen, 0, sizeof(filter_seen));
     vtd_unit_set_qi_filter(f->u, drop_type, &want);
     /* the lost DSI leaves the stale translation; the wait behind it still writes */
-    put(f, 0x2 | 0x20 | (DID << 16), 0, 0, 0);
+    put(f, 0x2 | 0x20 | (VTD_FX_DID << 16), 0, 0, 0);
     put(f, wait_desc(0x77, true, false), STATUS, 0, 0);
     submit(f);
     ck_assert_uint_eq(filter_seen[0], 2);
@@ -560,18 +515,18 @@ START_TEST(test_qi_filter_drops_one_descriptor)
     ck_assert_uint_eq(filter_seen[3], 1);
     ck_assert_uint_eq(iqh(f), 0x20);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x77);
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x200000);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     /* the next one goes through */
-    put(f, 0x2 | 0x20 | (DID << 16), 0, 0, 0);
+    put(f, 0x2 | 0x20 | (VTD_FX_DID << 16), 0, 0, 0);
     submit(f);
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x300000);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x300000);
     /* a dropped wait never writes its status, and raises nothing */
     want = VTD_INV_WAIT;
     put(f, wait_desc(0x88, true, true), STATUS, 0, 0);
     submit(f);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x77);
-    ck_assert_uint_eq(rd(f, 0x9c, 4), 0);   /* ICS.IWC */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), 0);   /* ICS.IWC */
     ck_assert_uint_eq(iqh(f), 0x40);
     vtd_unit_set_qi_filter(f->u, NULL, NULL);
     put(f, wait_desc(0x99, true, false), STATUS, 0, 0);
@@ -584,21 +539,21 @@ END_TEST
 START_TEST(test_qi_context_device_fm)
 {
     Fx *f = fx_new(false);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
-    xlate(f, 0x1000, &st);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_OK);
-    physmem_stq(f->mem, CTX + 16 * (SID & 0xff), 0);
+    physmem_stq(f->mem, VTD_FX_CTX + 16 * (VTD_FX_SID & 0xff), 0);
     put(f, 0x2 | 0x10, 0, 0, 0);                 /* IOTLB global */
-    /* Device-selective for 00:01.5 with FM=2 (ignore SID bits 2:1) does not cover 00:01.0... */
-    put(f, 0x1 | 0x30 | (DID << 16) | ((uint64_t)0x000d << 32) | ((uint64_t)2 << 48), 0, 0, 0);
+    /* Device-selective for 00:01.5 with FM=2 (ignore VTD_FX_SID bits 2:1) does not cover 00:01.0... */
+    put(f, 0x1 | 0x30 | (VTD_FX_DID << 16) | ((uint64_t)0x000d << 32) | ((uint64_t)2 << 48), 0, 0, 0);
     submit(f);
-    xlate(f, 0x1000, &st);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_OK);
     /* ...with FM=3 (ignore bits 2:0) it does. */
-    put(f, 0x1 | 0x30 | (DID << 16) | ((uint64_t)0x000d << 32) | ((uint64_t)3 << 48), 0, 0, 0);
+    put(f, 0x1 | 0x30 | (VTD_FX_DID << 16) | ((uint64_t)0x000d << 32) | ((uint64_t)3 << 48), 0, 0, 0);
     submit(f);
-    xlate(f, 0x1000, &st);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_FAULT);
     fx_free(f);
 }
@@ -614,44 +569,44 @@ END_TEST
 #define SM_CTX 0x18000
 static void sm_prq_context(Fx *f, bool pre)
 {
-    physmem_stq(f->mem, ROOT + 16 * 3, SM_CTX | 1);                 /* LCTP, LP */
+    physmem_stq(f->mem, VTD_FX_ROOT + 16 * 3, SM_CTX | 1);                 /* LCTP, LP */
     physmem_stq(f->mem, SM_CTX, 0x19000 | 1 | (1u << 3) | (pre ? 1u << 4 : 0));
-    wr(f, 0x20, ROOT | (1u << 10), 8);                               /* TTM = scalable */
-    gcmd(f, VTD_GCMD_SRTP, 0);
-    gcmd(f, VTD_GCMD_TE, 0);
+    vtd_fx_wr(f->u, 0x20, VTD_FX_ROOT | (1u << 10), 8);                               /* TTM = scalable */
+    vtd_fx_gcmd(f->u, VTD_GCMD_SRTP, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_TE, 0);
 }
 
 START_TEST(test_page_request_queue)
 {
     Fx *f = fx_new(true);
     sm_prq_context(f, true);
-    wr(f, 0xd0, 0x60000, 8);                    /* PQS=0: 4 KiB, 128 descriptors */
-    wr(f, 0xe4, 0x99, 4);
-    wr(f, 0xe8, 0xfee03000, 4);
-    wr(f, 0xe0, 0, 4);
+    vtd_fx_wr(f->u, 0xd0, 0x60000, 8);                    /* PQS=0: 4 KiB, 128 descriptors */
+    vtd_fx_wr(f->u, 0xe4, 0x99, 4);
+    vtd_fx_wr(f->u, 0xe8, 0xfee03000, 4);
+    vtd_fx_wr(f->u, 0xe0, 0, 4);
     VtdPageReq pr = { .rid = 0x0300, .pasid_present = true, .pasid = 0x66, .read = true, .write = true,
                       .lpig = true, .prgi = 0x11, .addr = 0x12345000, .priv = true };
     ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_QUEUED);
     uint64_t q0 = physmem_ldq(f->mem, 0x60000), q1 = physmem_ldq(f->mem, 0x60008);
     ck_assert_uint_eq(q0, 1 | 0x100 | (0x0300 << 16) | ((uint64_t)0x66 << 32) | (UINT64_C(1) << 53));
     ck_assert_uint_eq(q1, 1 | 2 | 4 | (0x11 << 3) | 0x12345000);
-    ck_assert_uint_eq(rd(f, 0xc8, 8), 32);
-    ck_assert_uint_eq(rd(f, 0xdc, 4), VTD_PRS_PPR);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xc8, 8), 32);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xdc, 4), VTD_PRS_PPR);
     ck_assert_uint_eq(f->msis->len, 1);
     ck_assert_uint_eq(g_array_index(f->msis, Msi, 0).data, 0x99);
     for (unsigned i = 1; i < 127; i++)
         ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_QUEUED);
     ck_assert_uint_eq(f->msis->len, 1);         /* PPR already pending */
     ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_OVERFLOW);
-    ck_assert_uint_eq(rd(f, 0xdc, 4), VTD_PRS_PPR | VTD_PRS_PRO);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xdc, 4), VTD_PRS_PPR | VTD_PRS_PRO);
     /* the dropped last request of a group is answered by the hardware: Success */
     ck_assert_uint_eq(f->prg->len, 1);
     ck_assert_uint_eq(g_array_index(f->prg, VtdPageGroupResp, 0).rc, 0);
     ck_assert_uint_eq(g_array_index(f->prg, VtdPageGroupResp, 0).prgi, 0x11);
     /* Software consumes everything and clears the status: requests flow again. */
-    wr(f, 0xc0, rd(f, 0xc8, 8), 8);
-    wr(f, 0xdc, 3, 4);
-    ck_assert_uint_eq(rd(f, 0xdc, 4), 0);
+    vtd_fx_wr(f->u, 0xc0, vtd_fx_rd(f->u, 0xc8, 8), 8);
+    vtd_fx_wr(f->u, 0xdc, 3, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xdc, 4), 0);
     ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_QUEUED);
     ck_assert_uint_eq(f->msis->len, 2);
     fx_free(f);
@@ -663,12 +618,12 @@ START_TEST(test_page_request_pre_clear)
 {
     Fx *f = fx_new(true);
     sm_prq_context(f, false);
-    wr(f, 0xd0, 0x60000, 8);
+    vtd_fx_wr(f->u, 0xd0, 0x60000, 8);
     VtdPageReq pr = { .rid = 0x0300, .pasid_present = true, .pasid = 0x66, .read = true,
                       .lpig = true, .prgi = 0x22, .addr = 0x12345000 };
     ck_assert_int_eq(vtd_unit_page_request(f->u, &pr), VTD_PRQ_UNSUPPORTED);
-    ck_assert_uint_eq(rd(f, 0xc8, 8), 0);                           /* nothing queued */
-    ck_assert_uint_eq(rd(f, 0x34, 4) & VTD_FSTS_PPF, VTD_FSTS_PPF);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xc8, 8), 0);                           /* nothing queued */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4) & VTD_FSTS_PPF, VTD_FSTS_PPF);
     VtdFaultRecord r;
     vtd_unit_fault_record(f->u, 0, &r);
     ck_assert_uint_eq(vtd_frcd_FR(&r), VTD_FR_SM_PRE_CLEAR);

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 #include "check_util.h"
+#include "fixture_vtd.h"
 #include "models/vtd/vtd.h"
 #include "mem/physmem.h"
 
@@ -78,60 +79,11 @@ static void fx_free(Fx *f)
     g_free(f);
 }
 
-static uint64_t rd(Fx *f, uint64_t off, unsigned size)
-{
-    return vtd_unit_mmio_ops()->read(f->u, off, size);
-}
-
-static void wr(Fx *f, uint64_t off, uint64_t val, unsigned size)
-{
-    vtd_unit_mmio_ops()->write(f->u, off, val, size);
-}
-
-/* GCMD the way the specification tells software to: from GSTS, one-shots cleared. */
-static void gcmd(Fx *f, uint32_t set, uint32_t clear)
-{
-    uint32_t v = (uint32_t)rd(f, 0x1c, 4) & 0x96ffffffu;
-    wr(f, 0x18, (v | set) & ~clear, 4);
-}
-
-/* ---- a legacy-mode translation setup ------------------------------------ */
-
-#define ROOT 0x10000
-#define CTX 0x11000
-#define SL3 0x12000
-#define SL2 0x13000
-#define SL1 0x14000
-#define SID 0x0008      /* 00:01.0 */
-#define DID 5
-
-static void tables_build(Fx *f)
-{
-    physmem_stq(f->mem, ROOT + 0, CTX | 1);
-    physmem_stq(f->mem, ROOT + 8, 0);
-    uint64_t ce = CTX + 16 * (SID & 0xff);
-    physmem_stq(f->mem, ce, SL3 | 1);                       /* P, TT=00 */
-    physmem_stq(f->mem, ce + 8, 1 | ((uint64_t)DID << 8));  /* AW=1 (39-bit), DID */
-    physmem_stq(f->mem, SL3, SL2 | 3);
-    physmem_stq(f->mem, SL2, SL1 | 3);
-    for (unsigned i = 0; i < 16; i++)
-        physmem_stq(f->mem, SL1 + 8 * i, (0x200000 + 0x1000 * i) | 3);
-    wr(f, 0x20, ROOT, 8);
-    gcmd(f, VTD_GCMD_SRTP, 0);
-    gcmd(f, VTD_GCMD_TE, 0);
-}
-
-static uint64_t xlate(Fx *f, uint64_t iova, VtdXlateStatus *st)
-{
-    VtdXlateRequest req = { .sid = SID, .addr = iova, .len = 4, .at = VTD_AT_UNTRANSLATED };
-    VtdXlateResult res;
-    *st = vtd_unit_translate(f->u, &req, &res);
-    return res.out_addr;
-}
+/* ---- the legacy-mode translation setup of fixture_vtd.h ------------------ */
 
 static void remap_page(Fx *f, unsigned i, uint64_t hpa)
 {
-    physmem_stq(f->mem, SL1 + 8 * i, hpa | 3);
+    physmem_stq(f->mem, VTD_FX_SL1 + 8 * i, hpa | 3);
 }
 
 /* ---- reset values ---------------------------------------------------------- */
@@ -151,8 +103,8 @@ static void check_window(Fx *f, const Expect *e, size_t n)
             if (off >= e[i].off && off < e[i].off + e[i].size)
                 want = (uint32_t)(e[i].val >> ((off - e[i].off) * 8));
         }
-        ck_assert_msg(rd(f, off, 4) == want, "offset 0x%03x: 0x%08x, want 0x%08x", (unsigned)off,
-                      (unsigned)rd(f, off, 4), (unsigned)want);
+        ck_assert_msg(vtd_fx_rd(f->u, off, 4) == want, "offset 0x%03x: 0x%08x, want 0x%08x", (unsigned)off,
+                      (unsigned)vtd_fx_rd(f->u, off, 4), (unsigned)want);
     }
 }
 
@@ -214,8 +166,8 @@ START_TEST(test_reset_full)
     };
     check_window(f, e, G_N_ELEMENTS(e));
     /* A register written and the unit reset: back to the reset value. */
-    wr(f, 0x90, 0x12345000, 8);
-    wr(f, 0x38, 0, 4);
+    vtd_fx_wr(f->u, 0x90, 0x12345000, 8);
+    vtd_fx_wr(f->u, 0x38, 0, 4);
     vtd_unit_reset(f->u);
     check_window(f, e, G_N_ELEMENTS(e));
     fx_free(f);
@@ -275,48 +227,48 @@ START_TEST(test_write_masks)
     Fx *f = fx_new_params(&p);
     for (size_t i = 0; i < G_N_ELEMENTS(full_masks); i++) {
         const MaskCase *c = &full_masks[i];
-        uint64_t before = rd(f, c->off, c->size);
+        uint64_t before = vtd_fx_rd(f->u, c->off, c->size);
         uint64_t ones = c->size == 8 ? ~UINT64_C(0) : 0xffffffff;
-        wr(f, c->off, ones, c->size);
-        uint64_t got = rd(f, c->off, c->size);
+        vtd_fx_wr(f->u, c->off, ones, c->size);
+        uint64_t got = vtd_fx_rd(f->u, c->off, c->size);
         uint64_t want = (before & ~c->wmask) | c->wmask;
         ck_assert_msg(got == want, "%s after writing ones: 0x%" G_GINT64_MODIFIER "x, want 0x%"
                       G_GINT64_MODIFIER "x", c->name, (guint64)got, (guint64)want);
-        wr(f, c->off, 0, c->size);
-        got = rd(f, c->off, c->size);
+        vtd_fx_wr(f->u, c->off, 0, c->size);
+        got = vtd_fx_rd(f->u, c->off, c->size);
         ck_assert_msg(got == (before & ~c->wmask), "%s after writing zero", c->name);
     }
     /* Every fixed-range MTRR is fully writable; variable pairs keep their reserved bits. */
     for (uint32_t off = 0x120; off <= 0x170; off += 8) {
-        wr(f, off, ~UINT64_C(0), 8);
-        ck_assert_uint_eq(rd(f, off, 8), ~UINT64_C(0));
+        vtd_fx_wr(f->u, off, ~UINT64_C(0), 8);
+        ck_assert_uint_eq(vtd_fx_rd(f->u, off, 8), ~UINT64_C(0));
     }
     for (uint32_t n = 0; n < 10; n++) {
-        wr(f, 0x180 + 16 * n, ~UINT64_C(0), 8);
-        wr(f, 0x188 + 16 * n, ~UINT64_C(0), 8);
-        ck_assert_uint_eq(rd(f, 0x180 + 16 * n, 8), UINT64_C(0xfffffffffffff0ff));
-        ck_assert_uint_eq(rd(f, 0x188 + 16 * n, 8), UINT64_C(0xfffffffffffff800));
+        vtd_fx_wr(f->u, 0x180 + 16 * n, ~UINT64_C(0), 8);
+        vtd_fx_wr(f->u, 0x188 + 16 * n, ~UINT64_C(0), 8);
+        ck_assert_uint_eq(vtd_fx_rd(f->u, 0x180 + 16 * n, 8), UINT64_C(0xfffffffffffff0ff));
+        ck_assert_uint_eq(vtd_fx_rd(f->u, 0x188 + 16 * n, 8), UINT64_C(0xfffffffffffff800));
     }
     /* Control registers: IM writable, IP read-only. */
-    wr(f, 0x38, 0xffffffff, 4);
-    ck_assert_uint_eq(rd(f, 0x38, 4), 0x80000000);
-    wr(f, 0x38, 0, 4);
-    ck_assert_uint_eq(rd(f, 0x38, 4), 0);
-    wr(f, 0xa0, 0x40000000, 4);
-    ck_assert_uint_eq(rd(f, 0xa0, 4), 0);
+    vtd_fx_wr(f->u, 0x38, 0xffffffff, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), 0x80000000);
+    vtd_fx_wr(f->u, 0x38, 0, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), 0);
+    vtd_fx_wr(f->u, 0xa0, 0x40000000, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xa0, 4), 0);
     /* IVA's fields are write-only (VT-d 4.x 11.4.8.1): it reads 0 but keeps what was written. */
-    wr(f, 0xf0, ~UINT64_C(0), 8);
-    ck_assert_uint_eq(rd(f, 0xf0, 8), 0);
-    ck_assert_uint_eq(rd(f, 0xf4, 4), 0);
+    vtd_fx_wr(f->u, 0xf0, ~UINT64_C(0), 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xf0, 8), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xf4, 4), 0);
     /* GCMD is write-only: always reads 0. */
-    wr(f, 0x18, VTD_GCMD_TE, 4);
-    ck_assert_uint_eq(rd(f, 0x18, 4), 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), VTD_GSTS_TES);
+    vtd_fx_wr(f->u, 0x18, VTD_GCMD_TE, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x18, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), VTD_GSTS_TES);
     /* Write-1-to-clear bits with nothing set stay clear; read-only status bits cannot be set. */
-    wr(f, 0x34, 0xffffffff, 4);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
-    wr(f, 0x9c, 1, 4);
-    ck_assert_uint_eq(rd(f, 0x9c, 4), 0);
+    vtd_fx_wr(f->u, 0x34, 0xffffffff, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
+    vtd_fx_wr(f->u, 0x9c, 1, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), 0);
     fx_free(f);
 }
 END_TEST
@@ -325,18 +277,18 @@ START_TEST(test_write_masks_capability_dependent)
 {
     /* QEMU 7.2 preset: no EIM (xEUADDR RsvdZ), no SMTS (IQA.DW RsvdZ), no IR/PMR/PRS/MTS registers. */
     Fx *f = fx_new("qemu-7.2");
-    wr(f, 0x44, 0xffffffff, 4);
-    ck_assert_uint_eq(rd(f, 0x44, 4), 0);
-    wr(f, 0xac, 0xffffffff, 4);
-    ck_assert_uint_eq(rd(f, 0xac, 4), 0);
-    wr(f, 0x90, ~UINT64_C(0), 8);
-    ck_assert_uint_eq(rd(f, 0x90, 8), UINT64_C(0xfffffffffffff007));
-    wr(f, 0xb8, ~UINT64_C(0), 8);
-    ck_assert_uint_eq(rd(f, 0xb8, 8), 0);
-    wr(f, 0x64, 0x80000000, 4);
-    ck_assert_uint_eq(rd(f, 0x64, 4), 0);
-    wr(f, 0xd0, ~UINT64_C(0), 8);
-    ck_assert_uint_eq(rd(f, 0xd0, 8), 0);
+    vtd_fx_wr(f->u, 0x44, 0xffffffff, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x44, 4), 0);
+    vtd_fx_wr(f->u, 0xac, 0xffffffff, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xac, 4), 0);
+    vtd_fx_wr(f->u, 0x90, ~UINT64_C(0), 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x90, 8), UINT64_C(0xfffffffffffff007));
+    vtd_fx_wr(f->u, 0xb8, ~UINT64_C(0), 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xb8, 8), 0);
+    vtd_fx_wr(f->u, 0x64, 0x80000000, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x64, 4), 0);
+    vtd_fx_wr(f->u, 0xd0, ~UINT64_C(0), 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0xd0, 8), 0);
     ck_assert_ptr_nonnull(vtd_unit_last_guest_error(f->u));
     fx_free(f);
 }
@@ -346,20 +298,20 @@ START_TEST(test_access_sizes)
 {
     Fx *f = fx_new(NULL);
     /* One 8-byte access covering FECTL and FEDATA acts on both. */
-    wr(f, 0x38, UINT64_C(0x0000abcd00000000), 8);
-    ck_assert_uint_eq(rd(f, 0x38, 4), 0);
-    ck_assert_uint_eq(rd(f, 0x3c, 4), 0xabcd);
-    ck_assert_uint_eq(rd(f, 0x38, 8), UINT64_C(0x0000abcd00000000));
+    vtd_fx_wr(f->u, 0x38, UINT64_C(0x0000abcd00000000), 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x3c, 4), 0xabcd);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 8), UINT64_C(0x0000abcd00000000));
     /* 4-byte halves of a 64-bit register. */
-    wr(f, 0x20, 0x12345c00, 4);
-    wr(f, 0x24, 0x9, 4);
-    ck_assert_uint_eq(rd(f, 0x20, 8), UINT64_C(0x912345c00));
-    ck_assert_uint_eq(rd(f, 0x24, 4), 0x9);
+    vtd_fx_wr(f->u, 0x20, 0x12345c00, 4);
+    vtd_fx_wr(f->u, 0x24, 0x9, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x20, 8), UINT64_C(0x912345c00));
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x24, 4), 0x9);
     /* CCMD: the command acts when the upper half (ICC) is written. */
-    wr(f, 0x28, 0x00050000, 4);
-    ck_assert_uint_eq(rd(f, 0x28, 8), 0x00050000);
-    wr(f, 0x2c, 0xa0000000, 4);    /* ICC | CIRG=01 */
-    ck_assert_uint_eq(rd(f, 0x28, 8), UINT64_C(0x2800000000050000) | (UINT64_C(1) << 61));
+    vtd_fx_wr(f->u, 0x28, 0x00050000, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x28, 8), 0x00050000);
+    vtd_fx_wr(f->u, 0x2c, 0xa0000000, 4);    /* ICC | CIRG=01 */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x28, 8), UINT64_C(0x2800000000050000) | (UINT64_C(1) << 61));
     fx_free(f);
 }
 END_TEST
@@ -369,49 +321,49 @@ END_TEST
 START_TEST(test_gcmd_sequence)
 {
     Fx *f = fx_new("xeon");
-    ck_assert_uint_eq(rd(f, 0x1c, 4), 0);
-    wr(f, 0x20, 0x10000 | (0 << 10), 8);
-    gcmd(f, VTD_GCMD_SRTP, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), VTD_GSTS_RTPS);
-    gcmd(f, VTD_GCMD_TE, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), VTD_GSTS_RTPS | VTD_GSTS_TES);
-    gcmd(f, VTD_GCMD_QIE, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), VTD_GSTS_RTPS | VTD_GSTS_TES | VTD_GSTS_QIES);
-    wr(f, 0xb8, 0x20000 | 0x7, 8);
-    gcmd(f, VTD_GCMD_SIRTP, 0);
-    gcmd(f, VTD_GCMD_IRE, 0);
-    gcmd(f, VTD_GCMD_CFI, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), 0);
+    vtd_fx_wr(f->u, 0x20, 0x10000 | (0 << 10), 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SRTP, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), VTD_GSTS_RTPS);
+    vtd_fx_gcmd(f->u, VTD_GCMD_TE, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), VTD_GSTS_RTPS | VTD_GSTS_TES);
+    vtd_fx_gcmd(f->u, VTD_GCMD_QIE, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), VTD_GSTS_RTPS | VTD_GSTS_TES | VTD_GSTS_QIES);
+    vtd_fx_wr(f->u, 0xb8, 0x20000 | 0x7, 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SIRTP, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_IRE, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_CFI, 0);
     uint32_t all = VTD_GSTS_RTPS | VTD_GSTS_TES | VTD_GSTS_QIES | VTD_GSTS_IRTPS | VTD_GSTS_IRES |
                    VTD_GSTS_CFIS;
-    ck_assert_uint_eq(rd(f, 0x1c, 4), all);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), all);
     ck_assert_ptr_null(vtd_unit_last_guest_error(f->u));
     uint64_t irta = 0;
     bool ire = false, cfi = false;
-    wr(f, 0xb8, 0x30000, 8);        /* not latched until the next SIRTP */
+    vtd_fx_wr(f->u, 0xb8, 0x30000, 8);        /* not latched until the next SIRTP */
     vtd_unit_ir_state(f->u, &irta, &ire, &cfi);
     ck_assert_uint_eq(irta, 0x20007);
     ck_assert(ire && cfi);
 
     /* Two commands in one write: ignored. */
-    gcmd(f, 0, VTD_GCMD_TE | VTD_GCMD_IRE);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), all);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_TE | VTD_GCMD_IRE);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), all);
     ck_assert_ptr_nonnull(vtd_unit_last_guest_error(f->u));
     ck_assert_uint_eq(vtd_unit_stats(f->u)->guest_errors, 1);
     /* Writing GSTS back unmasked re-issues SRTP (RTPS reads 1) together with a change: ignored. */
-    wr(f, 0x18, (uint32_t)rd(f, 0x1c, 4) & ~VTD_GCMD_TE, 4);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), all);
+    vtd_fx_wr(f->u, 0x18, (uint32_t)vtd_fx_rd(f->u, 0x1c, 4) & ~VTD_GCMD_TE, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), all);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->guest_errors, 2);
     /* Writing the current state back (one-shots masked) changes nothing, is no error. */
-    gcmd(f, 0, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), all);
+    vtd_fx_gcmd(f->u, 0, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), all);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->guest_errors, 2);
 
-    gcmd(f, 0, VTD_GCMD_TE);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), all & ~VTD_GSTS_TES);
-    gcmd(f, 0, VTD_GCMD_CFI);
-    gcmd(f, 0, VTD_GCMD_IRE);
-    gcmd(f, 0, VTD_GCMD_QIE);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), VTD_GSTS_RTPS | VTD_GSTS_IRTPS);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_TE);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), all & ~VTD_GSTS_TES);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_CFI);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_IRE);
+    vtd_fx_gcmd(f->u, 0, VTD_GCMD_QIE);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), VTD_GSTS_RTPS | VTD_GSTS_IRTPS);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->guest_errors, 2);
     fx_free(f);
 }
@@ -420,23 +372,23 @@ END_TEST
 START_TEST(test_gcmd_unsupported)
 {
     Fx *f = fx_new("qemu-7.2");     /* no IR, no RWBF, no AFL */
-    gcmd(f, VTD_GCMD_IRE, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), 0);
-    gcmd(f, VTD_GCMD_CFI, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), 0);
-    gcmd(f, VTD_GCMD_WBF, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), 0);
-    gcmd(f, VTD_GCMD_SFL, 0);
-    ck_assert_uint_eq(rd(f, 0x1c, 4), 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_IRE, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_CFI, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_WBF, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SFL, 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x1c, 4), 0);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->guest_errors, 4);
     /* WBF with RWBF: completes at once, WBFS reads 0, no error. */
     VtdParams p;
     params_full(&p);
     Fx *g = fx_new_params(&p);
-    gcmd(g, VTD_GCMD_WBF, 0);
-    ck_assert_uint_eq(rd(g, 0x1c, 4), 0);
-    gcmd(g, VTD_GCMD_SFL, 0);
-    ck_assert_uint_eq(rd(g, 0x1c, 4), VTD_GSTS_FLS);
+    vtd_fx_gcmd(g->u, VTD_GCMD_WBF, 0);
+    ck_assert_uint_eq(vtd_fx_rd(g->u, 0x1c, 4), 0);
+    vtd_fx_gcmd(g->u, VTD_GCMD_SFL, 0);
+    ck_assert_uint_eq(vtd_fx_rd(g->u, 0x1c, 4), VTD_GSTS_FLS);
     ck_assert_uint_eq(vtd_unit_stats(g->u)->guest_errors, 0);
     fx_free(g);
     fx_free(f);
@@ -446,16 +398,16 @@ END_TEST
 START_TEST(test_srtp_latches)
 {
     Fx *f = fx_new(NULL);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
-    ck_assert_uint_eq(xlate(f, 0x3000, &st), 0x203000);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x3000, &st), 0x203000);
     ck_assert_int_eq(st, VTD_XLATE_OK);
     /* RTADDR changes only matter after SRTP. */
-    wr(f, 0x20, 0x30000, 8);
+    vtd_fx_wr(f->u, 0x20, 0x30000, 8);
     const VtdXlateConfig *cfg = vtd_xlate_get_config(vtd_unit_xlate(f->u));
-    ck_assert_uint_eq(cfg->rtaddr, ROOT);
+    ck_assert_uint_eq(cfg->rtaddr, VTD_FX_ROOT);
     ck_assert(cfg->te);
-    gcmd(f, VTD_GCMD_SRTP, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SRTP, 0);
     ck_assert_uint_eq(vtd_xlate_get_config(vtd_unit_xlate(f->u))->rtaddr, 0x30000);
     fx_free(f);
 }
@@ -473,8 +425,8 @@ START_TEST(test_ccmd_granularities)
         { (UINT64_C(1) << 63), 0 },                                       /* reserved CIRG */
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        wr(f, 0x28, cases[i].cmd, 8);
-        uint64_t v = rd(f, 0x28, 8);
+        vtd_fx_wr(f->u, 0x28, cases[i].cmd, 8);
+        uint64_t v = vtd_fx_rd(f->u, 0x28, 8);
         ck_assert_msg(!(v >> 63), "ICC still set");
         ck_assert_uint_eq((v >> 59) & 3, cases[i].caig);
         ck_assert_uint_eq(v & ~(UINT64_C(3) << 59), cases[i].cmd & ~(UINT64_C(1) << 63));
@@ -489,26 +441,26 @@ END_TEST
 START_TEST(test_ccmd_stale_context)
 {
     Fx *f = fx_new(NULL);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
-    ck_assert_uint_eq(xlate(f, 0x1000, &st), 0x201000);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000, &st), 0x201000);
     /* Clear the context entry: the cached copy stays in force... */
-    physmem_stq(f->mem, CTX + 16 * (SID & 0xff), 0);
+    physmem_stq(f->mem, VTD_FX_CTX + 16 * (VTD_FX_SID & 0xff), 0);
     vtd_xlate_inv_iotlb_global(vtd_unit_xlate(f->u));
-    xlate(f, 0x1000, &st);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_OK);
     /* ...through an invalidation of another domain... */
-    wr(f, 0x28, (UINT64_C(1) << 63) | (UINT64_C(2) << 61) | 6, 8);
-    xlate(f, 0x1000, &st);
+    vtd_fx_wr(f->u, 0x28, (UINT64_C(1) << 63) | (UINT64_C(2) << 61) | 6, 8);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_OK);
     /* ...and of another device... */
-    wr(f, 0x28, (UINT64_C(1) << 63) | (UINT64_C(3) << 61) | (0x10 << 16) | DID, 8);
-    xlate(f, 0x1000, &st);
+    vtd_fx_wr(f->u, 0x28, (UINT64_C(1) << 63) | (UINT64_C(3) << 61) | (0x10 << 16) | VTD_FX_DID, 8);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_OK);
     /* ...until the device's own context entry is invalidated (FM=0). */
-    wr(f, 0x28, (UINT64_C(1) << 63) | (UINT64_C(3) << 61) | (SID << 16) | DID, 8);
-    ck_assert_uint_eq((rd(f, 0x28, 8) >> 59) & 3, 3);
-    xlate(f, 0x1000, &st);
+    vtd_fx_wr(f->u, 0x28, (UINT64_C(1) << 63) | (UINT64_C(3) << 61) | (VTD_FX_SID << 16) | VTD_FX_DID, 8);
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0x28, 8) >> 59) & 3, 3);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_FAULT);
     VtdFaultRecord r;
     vtd_unit_fault_record(f->u, 0, &r);
@@ -520,13 +472,13 @@ END_TEST
 static void iotlb_cmd(Fx *f, unsigned iirg, uint16_t did, uint64_t iva)
 {
     int64_t iro = vtd_unit_reg_offset(f->u, VTD_REG_IVA);
-    wr(f, (uint64_t)iro, iva, 8);
-    wr(f, (uint64_t)iro + 8, (UINT64_C(1) << 63) | ((uint64_t)iirg << 60) | ((uint64_t)did << 32), 8);
+    vtd_fx_wr(f->u, (uint64_t)iro, iva, 8);
+    vtd_fx_wr(f->u, (uint64_t)iro + 8, (UINT64_C(1) << 63) | ((uint64_t)iirg << 60) | ((uint64_t)did << 32), 8);
 }
 
 static unsigned iotlb_iaig(Fx *f)
 {
-    uint64_t v = rd(f, (uint64_t)vtd_unit_reg_offset(f->u, VTD_REG_IOTLB), 8);
+    uint64_t v = vtd_fx_rd(f->u, (uint64_t)vtd_unit_reg_offset(f->u, VTD_REG_IOTLB), 8);
     ck_assert_msg(!(v >> 63), "IVT still set");
     return (unsigned)((v >> 57) & 3);
 }
@@ -534,43 +486,43 @@ static unsigned iotlb_iaig(Fx *f)
 START_TEST(test_iotlb_register_granularities)
 {
     Fx *f = fx_new(NULL);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
     for (unsigned i = 0; i < 8; i++)
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
     for (unsigned i = 0; i < 8; i++)
         remap_page(f, i, 0x400000 + 0x1000 * i);
 
     /* Another domain: everything stays cached (stale). */
-    iotlb_cmd(f, 2, DID + 1, 0);
+    iotlb_cmd(f, 2, VTD_FX_DID + 1, 0);
     ck_assert_uint_eq(iotlb_iaig(f), 2);
     for (unsigned i = 0; i < 8; i++)
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), 0x200000 + 0x1000 * i);
 
     /* Page-selective, AM=1 at 0x2000: pages 2 and 3 refetched, the rest stale. */
-    iotlb_cmd(f, 3, DID, 0x2000 | 1);
+    iotlb_cmd(f, 3, VTD_FX_DID, 0x2000 | 1);
     ck_assert_uint_eq(iotlb_iaig(f), 3);
     for (unsigned i = 0; i < 8; i++) {
         uint64_t want = (i == 2 || i == 3) ? 0x400000 : 0x200000;
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), want + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), want + 0x1000 * i);
     }
     /* AM above MAMV (18): ignored, IAIG=0. */
-    iotlb_cmd(f, 3, DID, 19);
+    iotlb_cmd(f, 3, VTD_FX_DID, 19);
     ck_assert_uint_eq(iotlb_iaig(f), 0);
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x200000);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
     /* Reserved IIRG: IAIG=0. */
-    iotlb_cmd(f, 0, DID, 0);
+    iotlb_cmd(f, 0, VTD_FX_DID, 0);
     ck_assert_uint_eq(iotlb_iaig(f), 0);
     /* Domain-selective for our domain. */
-    iotlb_cmd(f, 2, DID, 0);
+    iotlb_cmd(f, 2, VTD_FX_DID, 0);
     ck_assert_uint_eq(iotlb_iaig(f), 2);
     for (unsigned i = 0; i < 8; i++)
-        ck_assert_uint_eq(xlate(f, 0x1000 * i, &st), 0x400000 + 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_xlate(f->u, 0x1000 * i, &st), 0x400000 + 0x1000 * i);
     /* Global. */
     remap_page(f, 0, 0x600000);
     iotlb_cmd(f, 1, 0, 0);
     ck_assert_uint_eq(iotlb_iaig(f), 1);
-    ck_assert_uint_eq(xlate(f, 0, &st), 0x600000);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x600000);
     fx_free(f);
 }
 END_TEST
@@ -578,9 +530,9 @@ END_TEST
 START_TEST(test_iotlb_register_ih)
 {
     Fx *f = fx_new(NULL);
-    tables_build(f);
+    vtd_fx_legacy_tables(f->u, f->mem);
     VtdXlateStatus st;
-    xlate(f, 0x1000, &st);
+    vtd_fx_xlate(f->u, 0x1000, &st);
     ck_assert_int_eq(st, VTD_XLATE_OK);
     VtdXlate *x = vtd_unit_xlate(f->u);
     unsigned psc = vtd_xlate_cache_occupancy(x, VTD_CACHE_PSC_PDE) +
@@ -588,14 +540,14 @@ START_TEST(test_iotlb_register_ih)
     ck_assert_uint_gt(psc, 0);
     ck_assert_uint_eq(vtd_xlate_cache_occupancy(x, VTD_CACHE_IOTLB), 1);
     /* IH=1: the leaf goes, the paging-structure caches stay. */
-    iotlb_cmd(f, 3, DID, 0x1000 | VTD_IVA_IH);
+    iotlb_cmd(f, 3, VTD_FX_DID, 0x1000 | VTD_IVA_IH);
     ck_assert_uint_eq(iotlb_iaig(f), 3);
     ck_assert_uint_eq(vtd_xlate_cache_occupancy(x, VTD_CACHE_IOTLB), 0);
     ck_assert_uint_eq(vtd_xlate_cache_occupancy(x, VTD_CACHE_PSC_PDE) +
                       vtd_xlate_cache_occupancy(x, VTD_CACHE_PSC_PDPE), psc);
     /* IH=0: the paging-structure entries covering the page go too. */
-    xlate(f, 0x1000, &st);
-    iotlb_cmd(f, 3, DID, 0x1000);
+    vtd_fx_xlate(f->u, 0x1000, &st);
+    iotlb_cmd(f, 3, VTD_FX_DID, 0x1000);
     ck_assert_uint_eq(vtd_xlate_cache_occupancy(x, VTD_CACHE_IOTLB), 0);
     ck_assert_uint_lt(vtd_xlate_cache_occupancy(x, VTD_CACHE_PSC_PDE) +
                       vtd_xlate_cache_occupancy(x, VTD_CACHE_PSC_PDPE), psc);
@@ -609,7 +561,7 @@ START_TEST(test_iotlb_register_no_psi)
     vtd_params_default(&p);
     p.cap = vtd_cap_set_PSI(p.cap, 0);
     Fx *f = fx_new_params(&p);
-    iotlb_cmd(f, 3, DID, 0x2000);
+    iotlb_cmd(f, 3, VTD_FX_DID, 0x2000);
     ck_assert_uint_eq(iotlb_iaig(f), 2);    /* performed as domain-selective */
     fx_free(f);
 }
@@ -618,9 +570,9 @@ END_TEST
 START_TEST(test_register_inv_ignored_with_qi)
 {
     Fx *f = fx_new(NULL);
-    gcmd(f, VTD_GCMD_QIE, 0);
-    wr(f, 0x28, (UINT64_C(1) << 63) | (UINT64_C(1) << 61), 8);
-    ck_assert_uint_eq((rd(f, 0x28, 8) >> 59) & 3, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_QIE, 0);
+    vtd_fx_wr(f->u, 0x28, (UINT64_C(1) << 63) | (UINT64_C(1) << 61), 8);
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0x28, 8) >> 59) & 3, 0);
     iotlb_cmd(f, 1, 0, 0);
     ck_assert_uint_eq(iotlb_iaig(f), 0);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->guest_errors, 2);
@@ -647,9 +599,9 @@ START_TEST(test_fault_record_fields)
         .at = PCIE_AT_TRANSLATED, .pasid_present = true, .pasid = 0xabcde, .priv = true, .exec = true,
     };
     ck_assert(vtd_unit_record_fault(f->u, &fi));
-    uint64_t lo = rd(f, 0x220, 8), hi = rd(f, 0x228, 8);
+    uint64_t lo = vtd_fx_rd(f->u, 0x220, 8), hi = vtd_fx_rd(f->u, 0x228, 8);
     ck_assert_uint_eq(lo, UINT64_C(0x7fffabcde000));
-    /* SID 15:0, T2 28=0, PRIV 29, EXE 30, PP 31, FR 39:32, PV 59:40, AT 61:60, T1 62, F 63 */
+    /* VTD_FX_SID 15:0, T2 28=0, PRIV 29, EXE 30, PP 31, FR 39:32, PV 59:40, AT 61:60, T1 62, F 63 */
     uint64_t want = 0x1234 | (UINT64_C(1) << 29) | (UINT64_C(1) << 30) | (UINT64_C(1) << 31) |
                     (UINT64_C(0x81) << 32) | (UINT64_C(0xabcde) << 40) | (UINT64_C(2) << 60) |
                     (UINT64_C(1) << 62) | (UINT64_C(1) << 63);
@@ -662,18 +614,18 @@ START_TEST(test_fault_record_fields)
     /* An AtomicOp: T1=1, T2=1; a page request: T1=0, T2=1. */
     fi.type = VTD_FT_ATOMIC;
     ck_assert(vtd_unit_record_fault(f->u, &fi));
-    ck_assert_uint_eq((rd(f, 0x238, 8) >> 62) & 1, 1);
-    ck_assert_uint_eq((rd(f, 0x238, 8) >> 28) & 1, 1);
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0x238, 8) >> 62) & 1, 1);
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0x238, 8) >> 28) & 1, 1);
     fi.type = VTD_FT_PAGE_REQ;
     ck_assert(vtd_unit_record_fault(f->u, &fi));
-    ck_assert_uint_eq((rd(f, 0x248, 8) >> 62) & 1, 0);
-    ck_assert_uint_eq((rd(f, 0x248, 8) >> 28) & 1, 1);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PPF);   /* FRI 0 */
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0x248, 8) >> 62) & 1, 0);
+    ck_assert_uint_eq((vtd_fx_rd(f->u, 0x248, 8) >> 28) & 1, 1);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PPF);   /* FRI 0 */
     /* Records are read-only except F. */
-    wr(f, 0x220, 0, 8);
-    ck_assert_uint_eq(rd(f, 0x220, 8), UINT64_C(0x7fffabcde000));
-    wr(f, 0x228, ~(UINT64_C(1) << 63), 8);
-    ck_assert_uint_eq(rd(f, 0x228, 8), want);
+    vtd_fx_wr(f->u, 0x220, 0, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x220, 8), UINT64_C(0x7fffabcde000));
+    vtd_fx_wr(f->u, 0x228, ~(UINT64_C(1) << 63), 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x228, 8), want);
     fx_free(f);
 }
 END_TEST
@@ -686,40 +638,40 @@ START_TEST(test_fault_overflow_and_wrap)
         ck_assert(vtd_unit_record_fault(f->u, &(VtdFaultInfo){ .reason = 5, .sid = 0x42, .addr = 0x1000 * i }));
     /* Same source eight times: eight records, nothing collapsed. */
     for (unsigned i = 0; i < 8; i++) {
-        uint64_t hi = rd(f, 0x228 + 16 * i, 8);
+        uint64_t hi = vtd_fx_rd(f->u, 0x228 + 16 * i, 8);
         ck_assert_uint_eq(hi >> 63, 1);
         ck_assert_uint_eq(hi & 0xffff, 0x42);
-        ck_assert_uint_eq(rd(f, 0x220 + 16 * i, 8), 0x1000 * i);
+        ck_assert_uint_eq(vtd_fx_rd(f->u, 0x220 + 16 * i, 8), 0x1000 * i);
     }
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PPF);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PPF);
     /* Ninth: the slot it would use (0) still has F set: lost, PFO. */
     VtdFaultInfo ninth = finfo(9);
     ck_assert(!vtd_unit_record_fault(f->u, &ninth));
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PPF | VTD_FSTS_PFO);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PPF | VTD_FSTS_PFO);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->faults_overflow, 1);
-    ck_assert_uint_eq(rd(f, 0x220, 8), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x220, 8), 0);
     /* Software clears F of record 3 only: the next slot is still 0, still full. */
-    wr(f, 0x22c + 16 * 3, 0x80000000, 4);
+    vtd_fx_wr(f->u, 0x22c + 16 * 3, 0x80000000, 4);
     ck_assert(!vtd_unit_record_fault(f->u, &ninth));
     ck_assert_uint_eq(vtd_unit_stats(f->u)->faults_overflow, 2);
     /* Clear record 0: the next fault wraps into it although PFO is still set. */
-    wr(f, 0x228, UINT64_C(1) << 63, 8);
+    vtd_fx_wr(f->u, 0x228, UINT64_C(1) << 63, 8);
     ck_assert(vtd_unit_record_fault(f->u, &ninth));
-    ck_assert_uint_eq(rd(f, 0x220, 8), 0xa000);
-    ck_assert_uint_eq(rd(f, 0x228, 8) & 0xffff, 0x109);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PPF | VTD_FSTS_PFO);   /* FRI stays 0 */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x220, 8), 0xa000);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x228, 8) & 0xffff, 0x109);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PPF | VTD_FSTS_PFO);   /* FRI stays 0 */
     /* Next goes to record 1, which is full. */
     ck_assert(!vtd_unit_record_fault(f->u, &ninth));
     /* Service everything: PPF and PFO clear. */
     for (unsigned i = 0; i < 8; i++)
-        wr(f, 0x228 + 16 * i, UINT64_C(1) << 63, 8);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PFO);
-    wr(f, 0x34, VTD_FSTS_PFO, 4);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);
+        vtd_fx_wr(f->u, 0x228 + 16 * i, UINT64_C(1) << 63, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PFO);
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_PFO, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);
     /* The next fault lands in record 1; FRI reports it. */
     ck_assert(vtd_unit_record_fault(f->u, &ninth));
-    ck_assert_uint_eq(rd(f, 0x238, 8) >> 63, 1);
-    ck_assert_uint_eq(rd(f, 0x34, 4), VTD_FSTS_PPF | (1 << 8));
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x238, 8) >> 63, 1);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), VTD_FSTS_PPF | (1 << 8));
     fx_free(f);
 }
 END_TEST
@@ -727,26 +679,26 @@ END_TEST
 START_TEST(test_fault_from_dma)
 {
     Fx *f = fx_new(NULL);
-    tables_build(f);
-    physmem_stq(f->mem, SL1 + 8 * 5, 0x205000 | 1);     /* read-only page */
+    vtd_fx_legacy_tables(f->u, f->mem);
+    physmem_stq(f->mem, VTD_FX_SL1 + 8 * 5, 0x205000 | 1);     /* read-only page */
     uint32_t val = 0x11223344;
-    PcieTlp t = pcie_tlp_mem(PCIE_TLP_MWR, SID, 0x5010, 4);
+    PcieTlp t = pcie_tlp_mem(PCIE_TLP_MWR, VTD_FX_SID, 0x5010, 4);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &val), PCIE_CPL_UR);
     ck_assert_uint_eq(physmem_ldl(f->mem, 0x205010), 0);
-    uint64_t hi = rd(f, 0x228, 8);
-    ck_assert_uint_eq(rd(f, 0x220, 8), 0x5000);
-    ck_assert_uint_eq(hi, SID | (UINT64_C(5) << 32) | (UINT64_C(1) << 63));   /* write: T1=0 T2=0 */
+    uint64_t hi = vtd_fx_rd(f->u, 0x228, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x220, 8), 0x5000);
+    ck_assert_uint_eq(hi, VTD_FX_SID | (UINT64_C(5) << 32) | (UINT64_C(1) << 63));   /* write: T1=0 T2=0 */
     /* A read of the same page works and reads the translated address. */
     physmem_stl(f->mem, 0x205010, 0xcafef00d);
-    t = pcie_tlp_mem(PCIE_TLP_MRD, SID, 0x5010, 4);
+    t = pcie_tlp_mem(PCIE_TLP_MRD, VTD_FX_SID, 0x5010, 4);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &val), PCIE_CPL_SC);
     ck_assert_uint_eq(val, 0xcafef00d);
     /* An unmapped page read: UR, data all ones, reason 0x6 recorded in record 1, T1=1. */
-    physmem_stq(f->mem, SL1 + 8 * 6, 0);
-    t = pcie_tlp_mem(PCIE_TLP_MRD, SID, 0x6000, 4);
+    physmem_stq(f->mem, VTD_FX_SL1 + 8 * 6, 0);
+    t = pcie_tlp_mem(PCIE_TLP_MRD, VTD_FX_SID, 0x6000, 4);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &val), PCIE_CPL_UR);
     ck_assert_uint_eq(val, 0xffffffff);
-    hi = rd(f, 0x238, 8);
+    hi = vtd_fx_rd(f->u, 0x238, 8);
     ck_assert_uint_eq((hi >> 32) & 0xff, 0x6);
     ck_assert_uint_eq((hi >> 62) & 1, 1);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->faults_recorded, 2);
@@ -757,40 +709,40 @@ END_TEST
 START_TEST(test_fault_event_msi)
 {
     Fx *f = fx_new(NULL);
-    wr(f, 0x3c, 0x4041, 4);
-    wr(f, 0x40, 0xfee01000, 4);
+    vtd_fx_wr(f->u, 0x3c, 0x4041, 4);
+    vtd_fx_wr(f->u, 0x40, 0xfee01000, 4);
     /* IM=1 (reset): the event is held in IP. */
     VtdFaultInfo fi = finfo(0);
     vtd_unit_record_fault(f->u, &fi);
-    ck_assert_uint_eq(rd(f, 0x38, 4), VTD_FECTL_IM | VTD_FECTL_IP);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), VTD_FECTL_IM | VTD_FECTL_IP);
     ck_assert_uint_eq(f->msis->len, 0);
     /* Clearing IM delivers it. */
-    wr(f, 0x38, 0, 4);
+    vtd_fx_wr(f->u, 0x38, 0, 4);
     ck_assert_uint_eq(f->msis->len, 1);
     ck_assert_uint_eq(g_array_index(f->msis, Msi, 0).addr, 0xfee01000);
     ck_assert_uint_eq(g_array_index(f->msis, Msi, 0).data, 0x4041);
-    ck_assert_uint_eq(rd(f, 0x38, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), 0);
     /* More faults while PPF is pending: no new event. */
     vtd_unit_record_fault(f->u, &fi);
     ck_assert_uint_eq(f->msis->len, 1);
     /* Service both, then a new fault: immediate MSI. */
-    wr(f, 0x228, UINT64_C(1) << 63, 8);
-    wr(f, 0x238, UINT64_C(1) << 63, 8);
-    ck_assert_uint_eq(rd(f, 0x34, 4) & VTD_FSTS_PPF, 0);
+    vtd_fx_wr(f->u, 0x228, UINT64_C(1) << 63, 8);
+    vtd_fx_wr(f->u, 0x238, UINT64_C(1) << 63, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4) & VTD_FSTS_PPF, 0);
     vtd_unit_record_fault(f->u, &fi);
     ck_assert_uint_eq(f->msis->len, 2);
-    ck_assert_uint_eq(rd(f, 0x38, 4), 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), 0);
     /* Masked, pending, then serviced before unmasking: IP clears, nothing delivered. */
-    wr(f, 0x248, UINT64_C(1) << 63, 8);
-    wr(f, 0x38, VTD_FECTL_IM, 4);
+    vtd_fx_wr(f->u, 0x248, UINT64_C(1) << 63, 8);
+    vtd_fx_wr(f->u, 0x38, VTD_FECTL_IM, 4);
     vtd_unit_record_fault(f->u, &fi);
-    ck_assert_uint_eq(rd(f, 0x38, 4), VTD_FECTL_IM | VTD_FECTL_IP);
-    wr(f, 0x258, UINT64_C(1) << 63, 8);
-    ck_assert_uint_eq(rd(f, 0x38, 4), VTD_FECTL_IM);
-    wr(f, 0x38, 0, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), VTD_FECTL_IM | VTD_FECTL_IP);
+    vtd_fx_wr(f->u, 0x258, UINT64_C(1) << 63, 8);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x38, 4), VTD_FECTL_IM);
+    vtd_fx_wr(f->u, 0x38, 0, 4);
     ck_assert_uint_eq(f->msis->len, 2);
     /* PFO is an event source too (when nothing else is pending). */
-    wr(f, 0x38, 0, 4);
+    vtd_fx_wr(f->u, 0x38, 0, 4);
     for (unsigned i = 0; i < 8; i++)
         vtd_unit_record_fault(f->u, &fi);
     ck_assert_uint_eq(f->msis->len, 3);         /* only the first of the eight */
@@ -812,10 +764,10 @@ START_TEST(test_pmr_and_passthrough)
     PcieTlp t = pcie_tlp_mem(PCIE_TLP_MRD, 0x0100, 0x250000, 4);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &v), PCIE_CPL_SC);   /* TE=0: untranslated */
     ck_assert_uint_eq(v, 0x5a5a5a5a);
-    wr(f, 0x68, 0x200000, 4);
-    wr(f, 0x6c, 0x200000, 4);
-    wr(f, 0x64, VTD_PMEN_EPM, 4);
-    ck_assert_uint_eq(rd(f, 0x64, 4), VTD_PMEN_EPM | VTD_PMEN_PRS);
+    vtd_fx_wr(f->u, 0x68, 0x200000, 4);
+    vtd_fx_wr(f->u, 0x6c, 0x200000, 4);
+    vtd_fx_wr(f->u, 0x64, VTD_PMEN_EPM, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x64, 4), VTD_PMEN_EPM | VTD_PMEN_PRS);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &v), PCIE_CPL_UR);
     ck_assert_uint_eq(v, 0xffffffff);
     t = pcie_tlp_mem(PCIE_TLP_MRD, 0x0100, 0x3ffffc, 4);     /* last dword of the 2 MiB granule */
@@ -828,8 +780,8 @@ START_TEST(test_pmr_and_passthrough)
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &w), PCIE_CPL_UR);
     ck_assert_uint_eq(physmem_ldl(f->mem, 0x250000), 0x5a5a5a5a);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->blocked_pmr, 3);
-    wr(f, 0x64, 0, 4);
-    ck_assert_uint_eq(rd(f, 0x64, 4), 0);
+    vtd_fx_wr(f->u, 0x64, 0, 4);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x64, 4), 0);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &w), PCIE_CPL_SC);
     ck_assert_uint_eq(physmem_ldl(f->mem, 0x250000), 0x77);
     fx_free(f);
@@ -843,23 +795,23 @@ START_TEST(test_abort_dma_mode)
     p.ecap = vtd_ecap_set_ADMS(p.ecap, 1);
     Fx *f = fx_new_params(&p);
     physmem_stl(f->mem, 0x1000, 0x12345678);
-    wr(f, 0x20, 0x10000 | (3 << 10), 8);
-    gcmd(f, VTD_GCMD_SRTP, 0);
+    vtd_fx_wr(f->u, 0x20, 0x10000 | (3 << 10), 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SRTP, 0);
     uint32_t v = 0;
     PcieTlp t = pcie_tlp_mem(PCIE_TLP_MRD, 0x0100, 0x1000, 4);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &v), PCIE_CPL_SC);   /* TE=0: not yet */
     ck_assert_uint_eq(v, 0x12345678);
-    gcmd(f, VTD_GCMD_TE, 0);
+    vtd_fx_gcmd(f->u, VTD_GCMD_TE, 0);
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &v), PCIE_CPL_UR);
     ck_assert_uint_eq(v, 0xffffffff);
     ck_assert_uint_eq(vtd_unit_stats(f->u)->blocked_abort, 1);
-    ck_assert_uint_eq(rd(f, 0x34, 4), 0);                                 /* nothing recorded */
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4), 0);                                 /* nothing recorded */
     ck_assert_ptr_null(vtd_unit_last_guest_error(f->u));
     fx_free(f);
     /* The same TTM without ADMS is a guest error at SRTP. */
     f = fx_new(NULL);
-    wr(f, 0x20, 0x10000 | (3 << 10), 8);
-    gcmd(f, VTD_GCMD_SRTP, 0);
+    vtd_fx_wr(f->u, 0x20, 0x10000 | (3 << 10), 8);
+    vtd_fx_gcmd(f->u, VTD_GCMD_SRTP, 0);
     ck_assert_ptr_nonnull(vtd_unit_last_guest_error(f->u));
     fx_free(f);
 }
@@ -885,12 +837,12 @@ START_TEST(test_atomics)
     ck_assert_uint_eq(cas2[0], 0x99);
     ck_assert_uint_eq(physmem_ldq(f->mem, 0x2008), 0x99);
     /* Through translation: an atomic to a read-only page faults as an AtomicOp (T1=1, T2=1). */
-    tables_build(f);
-    physmem_stq(f->mem, SL1 + 8 * 2, 0x202000 | 1);
-    t = pcie_tlp_mem(PCIE_TLP_SWAP, SID, 0x2000, 4);
+    vtd_fx_legacy_tables(f->u, f->mem);
+    physmem_stq(f->mem, VTD_FX_SL1 + 8 * 2, 0x202000 | 1);
+    t = pcie_tlp_mem(PCIE_TLP_SWAP, VTD_FX_SID, 0x2000, 4);
     op = 1;
     ck_assert_int_eq(vtd_unit_mem_request(f->u, &t, &op), PCIE_CPL_UR);
-    uint64_t hi = rd(f, 0x228, 8);
+    uint64_t hi = vtd_fx_rd(f->u, 0x228, 8);
     ck_assert_uint_eq((hi >> 62) & 1, 1);
     ck_assert_uint_eq((hi >> 28) & 1, 1);
     ck_assert_uint_eq((hi >> 32) & 0xff, 0x5);
@@ -903,9 +855,9 @@ END_TEST
 START_TEST(test_regset_golden)
 {
     Fx *f = fx_new("qemu-7.2");
-    tables_build(f);
-    wr(f, 0x3c, 0x4021, 4);
-    wr(f, 0x40, 0xfee00000, 4);
+    vtd_fx_legacy_tables(f->u, f->mem);
+    vtd_fx_wr(f->u, 0x3c, 0x4021, 4);
+    vtd_fx_wr(f->u, 0x40, 0xfee00000, 4);
     g_autoptr(GString) out = g_string_new(NULL);
     vtd_unit_dump_regset(f->u, "dmar0", 0xfed90000, out);
     g_autofree char *want = NULL;

@@ -10,10 +10,10 @@ EXTRA_DIST += models/vtd/README.md tests/golden/vtd_regset_qemu72.txt
 
 check_PROGRAMS += tests/check_vtd_regs tests/check_vtd_qi
 TESTS += tests/check_vtd_regs tests/check_vtd_qi
-tests_check_vtd_regs_SOURCES = tests/check_vtd_regs.c tests/check_util.h
+tests_check_vtd_regs_SOURCES = tests/check_vtd_regs.c tests/check_util.h tests/fixture_vtd.h
 tests_check_vtd_regs_CFLAGS = $(TEST_CFLAGS)
 tests_check_vtd_regs_LDADD = $(TEST_LDADD)
-tests_check_vtd_qi_SOURCES = tests/check_vtd_qi.c tests/check_util.h
+tests_check_vtd_qi_SOURCES = tests/check_vtd_qi.c tests/check_util.h tests/fixture_vtd.h
 tests_check_vtd_qi_CFLAGS = $(TEST_CFLAGS)
 tests_check_vtd_qi_LDADD = $(TEST_LDADD)
 
@@ -50,6 +50,6 @@ libvtdsim_internal_la_SOURCES += models/vtd/vtd_ir.c
 noinst_HEADERS += models/vtd/vtd_ir.h
 check_PROGRAMS += tests/check_vtd_ir
 TESTS += tests/check_vtd_ir
-tests_check_vtd_ir_SOURCES = tests/check_vtd_ir.c tests/check_util.h
+tests_check_vtd_ir_SOURCES = tests/check_vtd_ir.c tests/check_util.h tests/fixture_vtd.h
 tests_check_vtd_ir_CFLAGS = $(TEST_CFLAGS)
 tests_check_vtd_ir_LDADD = $(TEST_LDADD)
