@@ -1,0 +1,1 @@
+# ioat build fragment (filled in by its module)

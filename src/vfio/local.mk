@@ -1,0 +1,1 @@
+# vfio build fragment (filled in by its module)
