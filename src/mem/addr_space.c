@@ -22,6 +22,7 @@ struct MemRegion {
     void *opaque;
     PhysMem *ram;
     uint64_t ram_offset;
+    uint8_t *host;            /* host-backed RAM (addr_space_add_host); ram is NULL then */
 };
 
 struct AddrSpace {
@@ -131,6 +132,31 @@ MemRegion *addr_space_add_ram(AddrSpace *as, const char *name, uint64_t base, ui
     r->ram = mem;
     r->ram_offset = mem_offset;
     return r;
+}
+
+MemRegion *addr_space_add_host(AddrSpace *as, const char *name, uint64_t base, uint64_t size,
+                               void *host, int priority)
+{
+    g_assert(host);
+    MemRegion *r = region_add(as, name, base, size, priority);
+    r->host = host;
+    return r;
+}
+
+/* RAM contents of @r at @off: sparse simulated DRAM or borrowed host memory. */
+static void ram_copy(MemRegion *r, uint64_t off, void *buf, uint64_t n, bool is_write)
+{
+    if (r->host) {
+        if (is_write) {
+            memcpy(r->host + off, buf, n);
+        } else {
+            memcpy(buf, r->host + off, n);
+        }
+    } else if (is_write) {
+        physmem_write(r->ram, r->ram_offset + off, buf, n);
+    } else {
+        physmem_read(r->ram, r->ram_offset + off, buf, n);
+    }
 }
 
 void addr_space_del(AddrSpace *as, MemRegion *r)
@@ -251,7 +277,7 @@ static MemTxResult decode(AddrSpace *as, uint64_t addr, unsigned size, MemRegion
     if (!r) {
         return MEMTX_DECODE_ERROR;
     }
-    if (r->ram) {
+    if (r->ram || r->host) {
         if (addr - r->base > r->size - size) {
             return MEMTX_DECODE_ERROR;
         }
@@ -270,9 +296,9 @@ MemTxResult addr_space_read(AddrSpace *as, uint64_t addr, unsigned size, uint64_
     if (res != MEMTX_OK) {
         return res;
     }
-    if (r->ram) {
+    if (r->ram || r->host) {
         uint8_t b[8];
-        physmem_read(r->ram, r->ram_offset + (addr - r->base), b, size);
+        ram_copy(r, addr - r->base, b, size, false);
         uint64_t v = 0;
         for (unsigned i = size; i-- > 0;) {
             v = (v << 8) | b[i];
@@ -291,12 +317,12 @@ MemTxResult addr_space_write(AddrSpace *as, uint64_t addr, unsigned size, uint64
     if (res != MEMTX_OK) {
         return res;
     }
-    if (r->ram) {
+    if (r->ram || r->host) {
         uint8_t b[8];
         for (unsigned i = 0; i < size; i++) {
             b[i] = (uint8_t)(val >> (8 * i));
         }
-        physmem_write(r->ram, r->ram_offset + (addr - r->base), b, size);
+        ram_copy(r, addr - r->base, b, size, true);
     } else {
         mmio_write(r, addr - r->base, val & size_mask(size), size);
     }
@@ -333,7 +359,7 @@ MemTxResult addr_space_rw(AddrSpace *as, uint64_t addr, void *buf, uint64_t len,
             return MEMTX_DECODE_ERROR;
         }
         uint64_t in_region = r->size - (addr - r->base);
-        if (r->ram) {
+        if (r->ram || r->host) {
             uint64_t n = MIN(len, in_region);
             /* Stop at the start of a higher-priority region overlapping this RAM. */
             for (guint i = 0; i < as->regions->len; i++) {
@@ -345,11 +371,7 @@ MemTxResult addr_space_rw(AddrSpace *as, uint64_t addr, void *buf, uint64_t len,
                     n = h->base - addr;
                 }
             }
-            if (is_write) {
-                physmem_write(r->ram, r->ram_offset + (addr - r->base), p, n);
-            } else {
-                physmem_read(r->ram, r->ram_offset + (addr - r->base), p, n);
-            }
+            ram_copy(r, addr - r->base, p, n, is_write);
             p += n;
             addr += n;
             len -= n;

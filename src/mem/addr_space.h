@@ -73,6 +73,15 @@ MemRegion *addr_space_add_mmio(AddrSpace *as, const char *name, uint64_t base, u
                                const MmioOps *ops, void *opaque, int priority);
 MemRegion *addr_space_add_ram(AddrSpace *as, const char *name, uint64_t base, uint64_t size,
                               PhysMem *mem, uint64_t mem_offset, int priority);
+/**
+ * addr_space_add_host:
+ * Adds RAM whose bytes are @size bytes of this process's memory at @host
+ * (borrowed: the caller keeps it mapped until addr_space_del()).  The VFIO
+ * shim uses it so that device DMA lands in the client program's own
+ * buffers, with no copy in simulated DRAM.
+ */
+MemRegion *addr_space_add_host(AddrSpace *as, const char *name, uint64_t base, uint64_t size,
+                               void *host, int priority);
 void addr_space_del(AddrSpace *as, MemRegion *r);
 
 void mem_region_set_base(MemRegion *r, uint64_t base);
