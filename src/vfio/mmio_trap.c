@@ -1,0 +1,757 @@
+/*
+ * MMIO trapping: a SIGSEGV handler that emulates the faulting instruction.
+ *
+ * The decoder is written from the encoding rules of the Intel SDM vol. 2
+ * (chapter 2: prefixes, REX, ModRM/SIB/displacement; the opcode maps of
+ * appendix A) for 64-bit mode only.  It decodes exactly the instructions a
+ * compiler emits for volatile device-register accesses and refuses the
+ * rest; the instruction's effective address is not recomputed - the fault
+ * address (si_addr, CR2) already is the start of the access - so ModRM,
+ * SIB, displacement and the 0x67 prefix matter only for the length.
+ *
+ * Supported (m = memory operand; os = 16/32/64-bit operand size from 66 /
+ * REX.W):
+ *   88 /r  MOV m8,r8         89 /r  MOV m,r          8A /r  MOV r8,m8
+ *   8B /r  MOV r,m           C6 /0  MOV m8,imm8      C7 /0  MOV m,imm16/32
+ *   A0-A3  MOV AL/rAX <-> moffs (8-byte offset, 4 with 67)
+ *   0F B6/B7 MOVZX r,m8/m16  0F BE/BF MOVSX r,m8/m16 REX.W 63 MOVSXD r64,m32
+ *   80/81/83 /7 CMP m,imm    38/39 CMP m,r           3A/3B CMP r,m
+ *   F6/F7 /0 TEST m,imm      84/85 TEST m,r
+ *   66 0F 6E MOVD/MOVQ xmm,m 66 0F 7E MOVD/MOVQ m,xmm F3 0F 7E MOVQ xmm,m64
+ *   66 0F D6 MOVQ m64,xmm    0F 10/11 MOVUPS/MOVUPD (66), MOVSS (F3), MOVSD (F2)
+ *   0F 28/29 MOVAPS/MOVAPD   66/F3 0F 6F/7F MOVDQA/MOVDQU
+ *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ
+ * with any of the prefixes 66, 67, F2, F3, segment overrides (ignored: the
+ * fault address is already linear) and REX.  Register-only forms (mod = 3)
+ * cannot fault on memory and are refused.  CMP/TEST only read; the flags
+ * CF PF AF ZF SF OF are computed as the CPU would (TEST clears AF, which
+ * the SDM leaves undefined).  A 16-byte access is two 8-byte callbacks.
+ *
+ * Not supported: LOCK and every read-modify-write form, string
+ * instructions, PUSH/POP m, XCHG, CMPXCHG, MMX, x87, VEX/EVEX, BT m,
+ * SETcc m.  An unsupported instruction on a trapped address is reported
+ * once on stderr and the default SIGSEGV action restored, so the program
+ * dies at that instruction (with a core dump) instead of looping.
+ *
+ * Globals: the registry below is the only one, and is inherently
+ * process-wide - a signal disposition belongs to the process, and the
+ * handler has no other way to find the ranges it serves.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "vfio/mmio_trap.h"
+
+/* ---- decoder -------------------------------------------------------------- */
+
+/* Operand size of a non-byte GPR instruction (SDM vol. 1, 3.6.1). */
+static unsigned gpr_opsize(bool rex_w, bool opsize_prefix)
+{
+    return rex_w ? 8 : opsize_prefix ? 2 : 4;
+}
+
+static uint64_t sign_extend(uint64_t v, unsigned size)
+{
+    if (size >= 8) {
+        return v;
+    }
+    uint64_t sign = 1ull << (size * 8 - 1);
+    uint64_t mask = (sign << 1) - 1;
+    return ((v & mask) ^ sign) - sign;
+}
+
+/* Fills the register operand of a byte instruction: without any REX,
+ * register numbers 4..7 are AH CH DH BH (SDM vol. 2, table 3-1), i.e. bits
+ * 15:8 of RAX RCX RDX RBX; with any REX they are SPL BPL SIL DIL. */
+static void set_byte_reg(MmioInsn *out, int reg, bool any_rex)
+{
+    out->reg_kind = MMIO_REG_GPR;
+    if (!any_rex && reg >= 4 && reg <= 7) {
+        out->high8 = true;
+        out->reg = reg - 4;
+    } else {
+        out->reg = reg;
+    }
+}
+
+int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
+{
+    size_t lim = avail < MMIO_INSN_MAX_LEN ? avail : MMIO_INSN_MAX_LEN;
+    size_t i = 0;
+    bool opsize_prefix = false, addr32 = false;
+    uint8_t rep = 0, rex = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->reg = -1;
+
+/* Needs n more bytes: past 15 the CPU itself would refuse (#GP). */
+#define NEED(n)                                                         \
+    do {                                                                \
+        if (i + (n) > lim) {                                            \
+            return avail >= MMIO_INSN_MAX_LEN ? MMIO_DECODE_UNSUPPORTED \
+                                              : MMIO_DECODE_TRUNCATED;  \
+        }                                                               \
+    } while (0)
+
+    /* Prefixes.  A REX counts only directly before the opcode; one followed
+     * by a legacy prefix is ignored (SDM vol. 2, 2.2.1). */
+    for (;;) {
+        NEED(1);
+        uint8_t b = insn[i];
+        if (b == 0x66) {
+            opsize_prefix = true;
+        } else if (b == 0x67) {
+            addr32 = true;
+        } else if (b == 0xF2 || b == 0xF3) {
+            rep = b;            /* the last of F2/F3 wins */
+        } else if (b == 0x2E || b == 0x3E || b == 0x26 || b == 0x36 || b == 0x64 || b == 0x65) {
+            /* segment override: si_addr is already the linear address */
+        } else if ((b & 0xF0) == 0x40) {
+            rex = b;
+            i++;
+            continue;
+        } else {
+            break;              /* LOCK (F0) falls through to the opcode switch and is refused */
+        }
+        rex = 0;
+        i++;
+    }
+    bool any_rex = rex != 0;
+    bool rex_w = rex & 0x08;
+    int rex_r = (rex & 0x04) ? 8 : 0;
+    unsigned os = gpr_opsize(rex_w, opsize_prefix);
+    /* For SSE opcodes F2/F3 take precedence over 66 as the mandatory prefix. */
+    uint8_t sse_prefix = rep ? rep : opsize_prefix ? 0x66 : 0;
+
+    NEED(1);
+    uint8_t op = insn[i++];
+    bool two_byte = false;
+    if (op == 0x0F) {
+        NEED(1);
+        op = insn[i++];
+        two_byte = true;
+    }
+
+    /* moffs forms have no ModRM: the absolute address follows the opcode. */
+    if (!two_byte && op >= 0xA0 && op <= 0xA3) {
+        unsigned size = (op & 1) ? os : 1;
+        size_t moffs = addr32 ? 4 : 8;
+        NEED(moffs);
+        i += moffs;
+        out->op = (op & 2) ? MMIO_OP_STORE : MMIO_OP_LOAD;
+        out->is_write = out->op == MMIO_OP_STORE;
+        out->size = size;
+        out->dst_size = out->op == MMIO_OP_LOAD ? size : 0;
+        out->reg_kind = MMIO_REG_GPR;
+        out->reg = 0;
+        return (int)i;
+    }
+
+    /* Which form is this?  Everything below has a ModRM memory operand. */
+    unsigned imm_bytes = 0;
+    int need_regfield = -1;     /* opcode extension the ModRM reg field must hold */
+    enum { R_NONE, R_GPR, R_GPR8, R_XMM } regop = R_NONE;
+    out->ext = MMIO_EXT_NONE;
+
+    if (!two_byte) {
+        switch (op) {
+        case 0x88: out->op = MMIO_OP_STORE; out->size = 1;  regop = R_GPR8; break;
+        case 0x89: out->op = MMIO_OP_STORE; out->size = os; regop = R_GPR;  break;
+        case 0x8A: out->op = MMIO_OP_LOAD;  out->size = 1;  regop = R_GPR8; break;
+        case 0x8B: out->op = MMIO_OP_LOAD;  out->size = os; regop = R_GPR;  break;
+        case 0xC6:
+            out->op = MMIO_OP_STORE; out->size = 1; need_regfield = 0; imm_bytes = 1;
+            break;
+        case 0xC7:
+            out->op = MMIO_OP_STORE; out->size = os; need_regfield = 0;
+            imm_bytes = os == 2 ? 2 : 4;    /* imm32 sign-extended for REX.W */
+            break;
+        case 0x63:
+            if (!rex_w) {
+                return MMIO_DECODE_UNSUPPORTED;  /* 32/16-bit MOVSXD: discouraged, never emitted */
+            }
+            out->op = MMIO_OP_LOAD; out->size = 4; out->dst_size = 8; out->ext = MMIO_EXT_SIGN;
+            regop = R_GPR;
+            break;
+        case 0x80: out->op = MMIO_OP_CMP; out->size = 1;  need_regfield = 7; imm_bytes = 1; break;
+        case 0x81:
+            out->op = MMIO_OP_CMP; out->size = os; need_regfield = 7;
+            imm_bytes = os == 2 ? 2 : 4;
+            break;
+        case 0x83: out->op = MMIO_OP_CMP; out->size = os; need_regfield = 7; imm_bytes = 1; break;
+        case 0x38: out->op = MMIO_OP_CMP; out->size = 1;  regop = R_GPR8; break;
+        case 0x39: out->op = MMIO_OP_CMP; out->size = os; regop = R_GPR;  break;
+        case 0x3A: out->op = MMIO_OP_CMP; out->size = 1;  regop = R_GPR8; out->mem_is_rhs = true; break;
+        case 0x3B: out->op = MMIO_OP_CMP; out->size = os; regop = R_GPR;  out->mem_is_rhs = true; break;
+        case 0x84: out->op = MMIO_OP_TEST; out->size = 1;  regop = R_GPR8; break;
+        case 0x85: out->op = MMIO_OP_TEST; out->size = os; regop = R_GPR;  break;
+        case 0xF6: out->op = MMIO_OP_TEST; out->size = 1;  need_regfield = 0; imm_bytes = 1; break;
+        case 0xF7:
+            out->op = MMIO_OP_TEST; out->size = os; need_regfield = 0;
+            imm_bytes = os == 2 ? 2 : 4;
+            break;
+        default:
+            return MMIO_DECODE_UNSUPPORTED;
+        }
+    } else {
+        switch (op) {
+        case 0xB6: case 0xB7: case 0xBE: case 0xBF:
+            out->op = MMIO_OP_LOAD;
+            out->size = (op & 1) ? 2 : 1;
+            out->dst_size = os;
+            out->ext = (op & 8) ? MMIO_EXT_SIGN : MMIO_EXT_ZERO;
+            regop = R_GPR;
+            break;
+        case 0x10: case 0x11:       /* MOVUPS/MOVUPD/MOVSS/MOVSD */
+            out->op = (op & 1) ? MMIO_OP_STORE : MMIO_OP_LOAD;
+            out->size = sse_prefix == 0xF3 ? 4 : sse_prefix == 0xF2 ? 8 : 16;
+            regop = R_XMM;
+            break;
+        case 0x28: case 0x29:       /* MOVAPS/MOVAPD */
+        case 0x2B:                  /* MOVNTPS/MOVNTPD (store only) */
+            if (sse_prefix != 0 && sse_prefix != 0x66) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->op = (op & 1) ? MMIO_OP_STORE : MMIO_OP_LOAD;
+            out->size = 16;
+            regop = R_XMM;
+            break;
+        case 0x6F: case 0x7F:       /* MOVDQA (66) / MOVDQU (F3); bare is MMX */
+            if (sse_prefix != 0x66 && sse_prefix != 0xF3) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->op = op == 0x7F ? MMIO_OP_STORE : MMIO_OP_LOAD;
+            out->size = 16;
+            regop = R_XMM;
+            break;
+        case 0x6E:                  /* MOVD/MOVQ xmm, r/m */
+            if (sse_prefix != 0x66) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->op = MMIO_OP_LOAD;
+            out->size = rex_w ? 8 : 4;
+            regop = R_XMM;
+            break;
+        case 0x7E:
+            if (sse_prefix == 0x66) {           /* MOVD/MOVQ r/m, xmm */
+                out->op = MMIO_OP_STORE;
+                out->size = rex_w ? 8 : 4;
+            } else if (sse_prefix == 0xF3) {    /* MOVQ xmm, xmm/m64 */
+                out->op = MMIO_OP_LOAD;
+                out->size = 8;
+            } else {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            regop = R_XMM;
+            break;
+        case 0xD6:                  /* MOVQ xmm/m64, xmm */
+        case 0xE7:                  /* MOVNTDQ */
+            if (sse_prefix != 0x66) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->op = MMIO_OP_STORE;
+            out->size = op == 0xD6 ? 8 : 16;
+            regop = R_XMM;
+            break;
+        default:
+            return MMIO_DECODE_UNSUPPORTED;
+        }
+    }
+
+    /* ModRM, then SIB and displacement (SDM vol. 2, 2.1.5 and 2.2.1.6).
+     * 32-bit addressing (67) uses the same forms in 64-bit mode, so it does
+     * not change the length here. */
+    NEED(1);
+    uint8_t modrm = insn[i++];
+    unsigned mod = modrm >> 6;
+    int regfield = (modrm >> 3) & 7;
+    unsigned rm = modrm & 7;
+    if (mod == 3) {
+        return MMIO_DECODE_UNSUPPORTED;     /* register operand: no memory access */
+    }
+    if (need_regfield >= 0 && regfield != need_regfield) {
+        return MMIO_DECODE_UNSUPPORTED;     /* another group member: ADD/OR/NOT/NEG/... */
+    }
+    size_t disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
+    if (rm == 4) {
+        NEED(1);
+        uint8_t sib = insn[i++];
+        if (mod == 0 && (sib & 7) == 5) {
+            disp = 4;                       /* no base, disp32 */
+        }
+    } else if (mod == 0 && rm == 5) {
+        disp = 4;                           /* RIP-relative */
+    }
+    NEED(disp);
+    i += disp;
+
+    if (imm_bytes) {
+        NEED(imm_bytes);
+        uint64_t v = 0;
+        for (unsigned k = 0; k < imm_bytes; k++) {
+            v |= (uint64_t)insn[i + k] << (8 * k);
+        }
+        i += imm_bytes;
+        out->has_imm = true;
+        out->imm = sign_extend(v, imm_bytes);
+    }
+#undef NEED
+
+    switch (regop) {
+    case R_NONE:
+        break;
+    case R_GPR:
+        out->reg_kind = MMIO_REG_GPR;
+        out->reg = regfield + rex_r;
+        break;
+    case R_GPR8:
+        set_byte_reg(out, regfield + rex_r, any_rex);
+        break;
+    case R_XMM:
+        out->reg_kind = MMIO_REG_XMM;
+        out->reg = regfield + rex_r;
+        break;
+    }
+    out->is_write = out->op == MMIO_OP_STORE;
+    if (out->op == MMIO_OP_LOAD && out->dst_size == 0) {
+        out->dst_size = regop == R_XMM ? 16 : out->size;
+    }
+    if (regop == R_XMM && out->op == MMIO_OP_LOAD) {
+        out->ext = MMIO_EXT_ZERO;           /* MOVD/MOVQ/MOVSS/MOVSD clear the rest of the XMM */
+    }
+    return (int)i;
+}
+
+/* ---- registry ------------------------------------------------------------- */
+
+struct MmioTrap {
+    /* base/len are read without the lock by the handler's first look, so
+     * it can pass a genuine crash on without ever touching the lock; base
+     * is published last (release) and 0 marks a free slot. */
+    _Atomic uintptr_t base;
+    _Atomic size_t len;
+    /* Written and read only under the lock. */
+    const MmioTrapOps *ops;
+    void *opaque;
+};
+
+static struct {
+    pthread_mutex_t lock;       /* recursive: see mmio_trap_lock() */
+    bool installed;             /* under lock */
+    struct sigaction prev;      /* the disposition we chain to; set once */
+    long page_size;
+    MmioTrap slots[MMIO_TRAP_MAX];
+} trap_registry = {
+    .lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP,
+};
+
+void mmio_trap_lock(void)
+{
+    pthread_mutex_lock(&trap_registry.lock);
+}
+
+void mmio_trap_unlock(void)
+{
+    pthread_mutex_unlock(&trap_registry.lock);
+}
+
+static MmioTrap *trap_find(uintptr_t addr)
+{
+    for (size_t k = 0; k < MMIO_TRAP_MAX; k++) {
+        MmioTrap *t = &trap_registry.slots[k];
+        uintptr_t b = atomic_load_explicit(&t->base, memory_order_acquire);
+        if (b && addr >= b && addr - b < atomic_load_explicit(&t->len, memory_order_relaxed)) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the handler ---------------------------------------------------------- */
+
+/* gregs index of each GPR in encoding order. */
+static const int gpr_greg[16] = {
+    REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+    REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+};
+
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static uint64_t gpr_get(const ucontext_t *uc, const MmioInsn *in, unsigned size)
+{
+    uint64_t full = (uint64_t)uc->uc_mcontext.gregs[gpr_greg[in->reg]];
+    if (in->high8) {
+        return (full >> 8) & 0xff;
+    }
+    return full & size_mask(size);
+}
+
+/* The CPU's rules for writing a GPR (SDM vol. 1, 3.4.1.1): a 32-bit result
+ * clears bits 63:32; 8- and 16-bit results leave the other bits alone. */
+static void gpr_set(ucontext_t *uc, const MmioInsn *in, unsigned size, uint64_t v)
+{
+    greg_t *r = &uc->uc_mcontext.gregs[gpr_greg[in->reg]];
+    uint64_t full = (uint64_t)*r;
+    if (in->high8) {
+        full = (full & ~0xff00ull) | ((v & 0xff) << 8);
+    } else if (size >= 8) {
+        full = v;
+    } else if (size == 4) {
+        full = v & 0xffffffffull;
+    } else {
+        full = (full & ~size_mask(size)) | (v & size_mask(size));
+    }
+    *r = (greg_t)full;
+}
+
+/* XMM registers live in the FXSAVE image the kernel put in the signal
+ * frame; sigreturn loads them back from there. */
+static void xmm_get(const ucontext_t *uc, int reg, uint64_t q[2])
+{
+    memcpy(q, uc->uc_mcontext.fpregs->_xmm[reg].element, 16);
+}
+
+static void xmm_set(ucontext_t *uc, int reg, const uint64_t q[2])
+{
+    memcpy(uc->uc_mcontext.fpregs->_xmm[reg].element, q, 16);
+}
+
+/* Arithmetic flags in RFLAGS. */
+enum {
+    EFL_CF = 1u << 0, EFL_PF = 1u << 2, EFL_AF = 1u << 4,
+    EFL_ZF = 1u << 6, EFL_SF = 1u << 7, EFL_OF = 1u << 11,
+};
+
+static uint64_t compare_flags(MmioOp op, uint64_t a, uint64_t b, unsigned size)
+{
+    uint64_t mask = size_mask(size);
+    uint64_t sign = 1ull << (size * 8 - 1);
+    uint64_t res, fl = 0;
+    a &= mask;
+    b &= mask;
+    if (op == MMIO_OP_CMP) {
+        res = (a - b) & mask;
+        if (a < b) {
+            fl |= EFL_CF;
+        }
+        if ((a ^ b) & (a ^ res) & sign) {
+            fl |= EFL_OF;       /* operands of different sign, result took b's */
+        }
+        if ((a ^ b ^ res) & 0x10) {
+            fl |= EFL_AF;       /* borrow out of bit 3 */
+        }
+    } else {
+        res = a & b;            /* TEST: CF = OF = 0, AF left clear */
+    }
+    if (res == 0) {
+        fl |= EFL_ZF;
+    }
+    if (res & sign) {
+        fl |= EFL_SF;
+    }
+    if (!__builtin_parity((unsigned)(res & 0xff))) {
+        fl |= EFL_PF;           /* even number of ones in the low byte */
+    }
+    return fl;
+}
+
+static void emulate(ucontext_t *uc, const MmioInsn *in, const MmioTrapOps *ops, void *opaque,
+                    uint64_t off)
+{
+    switch (in->op) {
+    case MMIO_OP_LOAD:
+        if (in->reg_kind == MMIO_REG_XMM) {
+            uint64_t q[2] = { 0, 0 };
+            if (in->size == 16) {
+                q[0] = ops->read(opaque, off, 8);
+                q[1] = ops->read(opaque, off + 8, 8);
+            } else {
+                q[0] = ops->read(opaque, off, in->size) & size_mask(in->size);
+            }
+            xmm_set(uc, in->reg, q);
+        } else {
+            uint64_t v = ops->read(opaque, off, in->size) & size_mask(in->size);
+            if (in->ext == MMIO_EXT_SIGN) {
+                v = sign_extend(v, in->size);
+            }
+            gpr_set(uc, in, in->dst_size, v);
+        }
+        break;
+    case MMIO_OP_STORE:
+        if (in->reg_kind == MMIO_REG_XMM) {
+            uint64_t q[2];
+            xmm_get(uc, in->reg, q);
+            if (in->size == 16) {
+                ops->write(opaque, off, q[0], 8);
+                ops->write(opaque, off + 8, q[1], 8);
+            } else {
+                ops->write(opaque, off, q[0] & size_mask(in->size), in->size);
+            }
+        } else {
+            uint64_t v = in->has_imm ? in->imm : gpr_get(uc, in, in->size);
+            ops->write(opaque, off, v & size_mask(in->size), in->size);
+        }
+        break;
+    case MMIO_OP_CMP:
+    case MMIO_OP_TEST: {
+        uint64_t m = ops->read(opaque, off, in->size);
+        uint64_t other = in->has_imm ? in->imm : gpr_get(uc, in, in->size);
+        uint64_t fl = in->mem_is_rhs ? compare_flags(in->op, other, m, in->size)
+                                     : compare_flags(in->op, m, other, in->size);
+        uint64_t efl = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+        efl &= ~(uint64_t)(EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF);
+        uc->uc_mcontext.gregs[REG_EFL] = (greg_t)(efl | fl);
+        break;
+    }
+    }
+}
+
+/* Readable instruction bytes at @rip without reading past what the CPU
+ * fetched: up to the end of RIP's page first, the whole 15 only when the
+ * instruction really continues on the next page (which must then be
+ * mapped, since the CPU fetched it). */
+static int decode_at(const uint8_t *rip, MmioInsn *in, size_t *shown)
+{
+    size_t ps = (size_t)trap_registry.page_size;
+    size_t avail = ps - ((uintptr_t)rip & (ps - 1));
+    if (avail > MMIO_INSN_MAX_LEN) {
+        avail = MMIO_INSN_MAX_LEN;
+    }
+    int n = mmio_decode(rip, avail, in);
+    if (n == MMIO_DECODE_TRUNCATED && !trap_find((uintptr_t)rip + avail)) {
+        avail = MMIO_INSN_MAX_LEN;
+        n = mmio_decode(rip, avail, in);
+    }
+    /* Still truncated: the rest is on a trapped page, i.e. an instruction
+     * fetch faulted there; reported as unsupported. */
+    *shown = n > 0 ? (size_t)n : avail;
+    return n;
+}
+
+/* Message building without stdio (not async-signal-safe). */
+static size_t put_str(char *buf, size_t pos, size_t cap, const char *s)
+{
+    while (*s && pos + 1 < cap) {
+        buf[pos++] = *s++;
+    }
+    return pos;
+}
+
+static size_t put_hex(char *buf, size_t pos, size_t cap, uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char tmp[16];
+    int n = 0;
+    do {
+        tmp[n++] = hex[v & 15];
+        v >>= 4;
+    } while ((v || n < digits) && n < 16);
+    while (n > 0 && pos + 1 < cap) {
+        buf[pos++] = tmp[--n];
+    }
+    return pos;
+}
+
+static void report_unsupported(uintptr_t addr, const uint8_t *rip, size_t nbytes, const char *why)
+{
+    char msg[256];
+    size_t cap = sizeof(msg), p = 0;
+    p = put_str(msg, p, cap, "vtdsim mmio_trap: ");
+    p = put_str(msg, p, cap, why);
+    p = put_str(msg, p, cap, " at address 0x");
+    p = put_hex(msg, p, cap, addr, 1);
+    p = put_str(msg, p, cap, ", rip 0x");
+    p = put_hex(msg, p, cap, (uintptr_t)rip, 1);
+    p = put_str(msg, p, cap, ", bytes");
+    for (size_t k = 0; k < nbytes; k++) {
+        p = put_str(msg, p, cap, " ");
+        p = put_hex(msg, p, cap, rip[k], 2);
+    }
+    p = put_str(msg, p, cap, "; giving up (SIGSEGV)\n");
+    ssize_t r = write(STDERR_FILENO, msg, p);
+    (void)r;
+}
+
+static void reset_default(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+}
+
+/* A fault that is not ours goes where it would have gone without us.  For
+ * the default action (and SIG_IGN, which the kernel overrides for a fault)
+ * we restore it and return: the instruction faults again and the process
+ * dies with the usual core at the real culprit.  A SIGSEGV sent by kill()
+ * has no faulting instruction, so it is re-raised instead. */
+static void chain(int sig, siginfo_t *si, void *ctx)
+{
+    const struct sigaction *p = &trap_registry.prev;
+    if (p->sa_handler == SIG_DFL || p->sa_handler == SIG_IGN) {
+        reset_default();
+        if (si->si_code <= 0) {
+            raise(sig);
+        }
+    } else if (p->sa_flags & SA_SIGINFO) {
+        p->sa_sigaction(sig, si, ctx);
+    } else {
+        p->sa_handler(sig);
+    }
+}
+
+static void trap_handler(int sig, siginfo_t *si, void *ctx)
+{
+    int saved_errno = errno;
+    ucontext_t *uc = ctx;
+    uintptr_t addr = (uintptr_t)si->si_addr;
+
+    /* The lock-free look first: a genuine crash never waits on the lock. */
+    if (si->si_code <= 0 || !trap_find(addr)) {
+        chain(sig, si, ctx);
+        errno = saved_errno;
+        return;
+    }
+
+    pthread_mutex_lock(&trap_registry.lock);
+    MmioTrap *t = trap_find(addr);          /* authoritative, under the lock */
+    if (!t) {
+        pthread_mutex_unlock(&trap_registry.lock);
+        chain(sig, si, ctx);
+        errno = saved_errno;
+        return;
+    }
+    uintptr_t base = atomic_load_explicit(&t->base, memory_order_relaxed);
+    size_t len = atomic_load_explicit(&t->len, memory_order_relaxed);
+    const MmioTrapOps *ops = t->ops;
+    void *opaque = t->opaque;
+    const uint8_t *rip = (const uint8_t *)(uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+
+    /* Executing from the trapped range: reading the code would fault again. */
+    if (trap_find((uintptr_t)rip)) {
+        report_unsupported(addr, rip, 0, "instruction fetch from a trapped range");
+        reset_default();
+        pthread_mutex_unlock(&trap_registry.lock);
+        errno = saved_errno;
+        return;
+    }
+
+    MmioInsn in;
+    size_t shown;
+    int n = decode_at(rip, &in, &shown);
+    const char *why = NULL;
+    if (n < 0) {
+        why = "unsupported instruction";
+    } else if (in.reg_kind == MMIO_REG_XMM && !uc->uc_mcontext.fpregs) {
+        why = "no FPU state in the signal frame for";
+    } else if (addr - base > len || len - (addr - base) < in.size) {
+        why = "access running past the end of the trapped range";
+    }
+    if (why) {
+        report_unsupported(addr, rip, shown, why);
+        reset_default();
+    } else {
+        emulate(uc, &in, ops, opaque, addr - base);
+        uc->uc_mcontext.gregs[REG_RIP] += n;
+    }
+    pthread_mutex_unlock(&trap_registry.lock);
+    errno = saved_errno;
+}
+
+/* ---- API ------------------------------------------------------------------ */
+
+bool mmio_trap_install(GError **error)
+{
+    bool ok = true;
+    pthread_mutex_lock(&trap_registry.lock);
+    if (!trap_registry.installed) {
+        long ps = sysconf(_SC_PAGESIZE);
+        trap_registry.page_size = ps > 0 ? ps : 4096;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = trap_handler;
+        /* NODEFER: a callback may itself touch another trapped range. */
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGSEGV, &sa, &trap_registry.prev) != 0) {
+            g_set_error(error, EMU_ERROR, EMU_ERROR_IO, "mmio_trap: sigaction(SIGSEGV): %s",
+                        g_strerror(errno));
+            ok = false;
+        } else {
+            trap_registry.installed = true;
+        }
+    }
+    pthread_mutex_unlock(&trap_registry.lock);
+    return ok;
+}
+
+MmioTrap *mmio_trap_add(void *base, size_t len, const MmioTrapOps *ops, void *opaque,
+                        GError **error)
+{
+    uintptr_t b = (uintptr_t)base;
+    if (!base || len == 0 || b + len < b || !ops || !ops->read || !ops->write) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "mmio_trap: need a non-empty range and both read and write callbacks");
+        return NULL;
+    }
+    if (!mmio_trap_install(error)) {
+        return NULL;
+    }
+    MmioTrap *free_slot = NULL;
+    pthread_mutex_lock(&trap_registry.lock);
+    for (size_t k = 0; k < MMIO_TRAP_MAX; k++) {
+        MmioTrap *t = &trap_registry.slots[k];
+        uintptr_t tb = atomic_load_explicit(&t->base, memory_order_relaxed);
+        if (!tb) {
+            if (!free_slot) {
+                free_slot = t;
+            }
+            continue;
+        }
+        size_t tl = atomic_load_explicit(&t->len, memory_order_relaxed);
+        if (b < tb + tl && tb < b + len) {
+            pthread_mutex_unlock(&trap_registry.lock);
+            g_set_error(error, EMU_ERROR, EMU_ERROR_BUSY,
+                        "mmio_trap: range %p+0x%zx overlaps %p+0x%zx", base, len, (void *)tb, tl);
+            return NULL;
+        }
+    }
+    if (!free_slot) {
+        pthread_mutex_unlock(&trap_registry.lock);
+        g_set_error(error, EMU_ERROR, EMU_ERROR_LIMIT, "mmio_trap: all %d trap slots in use",
+                    MMIO_TRAP_MAX);
+        return NULL;
+    }
+    free_slot->ops = ops;
+    free_slot->opaque = opaque;
+    atomic_store_explicit(&free_slot->len, len, memory_order_relaxed);
+    atomic_store_explicit(&free_slot->base, b, memory_order_release);
+    pthread_mutex_unlock(&trap_registry.lock);
+    return free_slot;
+}
+
+void mmio_trap_remove(MmioTrap *t)
+{
+    if (!t) {
+        return;
+    }
+    pthread_mutex_lock(&trap_registry.lock);
+    g_assert(atomic_load_explicit(&t->base, memory_order_relaxed) != 0);
+    atomic_store_explicit(&t->base, 0, memory_order_release);
+    atomic_store_explicit(&t->len, 0, memory_order_relaxed);
+    t->ops = NULL;
+    t->opaque = NULL;
+    pthread_mutex_unlock(&trap_registry.lock);
+}
