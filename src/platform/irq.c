@@ -23,6 +23,8 @@ struct PlatformIrqState {
     MemRegion *ioapic_region;
     PlatformIntxNotify *notify;
     void *notify_opaque;
+    PlatformIrqObserver *observer;
+    void *observer_opaque;
 };
 
 static void irq_ioapic_msg(void *opaque, unsigned pin, uint64_t addr, uint32_t data);
@@ -66,6 +68,9 @@ static void irq_log(Platform *p, const PlatformIrq *irq)
     }
     g_array_append_val(s->log, *irq);
     s->count++;
+    if (s->observer) {
+        s->observer(s->observer_opaque, irq);
+    }
 }
 
 static PlatformIrq irq_base(Platform *p, uint16_t rid, uint64_t addr, uint32_t data, PlatformIrqSource src,
@@ -237,6 +242,13 @@ void platform_set_intx_notify(Platform *p, PlatformIntxNotify *fn, void *opaque)
     platform_irq_realize(p);
     p->irq->notify = fn;
     p->irq->notify_opaque = opaque;
+}
+
+void platform_set_irq_observer(Platform *p, PlatformIrqObserver *fn, void *opaque)
+{
+    platform_irq_realize(p);
+    p->irq->observer = fn;
+    p->irq->observer_opaque = opaque;
 }
 
 /* ---- queries ------------------------------------------------------------------------------ */

@@ -98,6 +98,8 @@ typedef struct PlatformIrq {
 } PlatformIrq;
 
 typedef void PlatformIntxNotify(void *opaque, unsigned gsi, bool level);
+/** Called with every record as it is appended to the delivery log (borrowed for the call). */
+typedef void PlatformIrqObserver(void *opaque, const PlatformIrq *irq);
 
 /** Creates / destroys the interrupt state of @p (called by platform.c). */
 void platform_irq_init(Platform *p);
@@ -126,6 +128,12 @@ void platform_irq_eoi(Platform *p, uint8_t vector);
 
 /** Sets the observer of IOAPIC input changes (NULL to remove). */
 void platform_set_intx_notify(Platform *p, PlatformIntxNotify *fn, void *opaque);
+/**
+ * platform_set_irq_observer:
+ * Installs (or, with @fn NULL, removes) the one observer of delivered
+ * interrupts: the VFIO shim turns deliveries into eventfd signals with it.
+ */
+void platform_set_irq_observer(Platform *p, PlatformIrqObserver *fn, void *opaque);
 
 /** The delivered-interrupt log (oldest first, at most PLATFORM_IRQ_LOG_MAX) and the total count. */
 const GArray *platform_irq_log(Platform *p);

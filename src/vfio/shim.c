@@ -1,0 +1,1094 @@
+/*
+ * The VFIO shim core: objects, the fd table, the IOMMU side (containers,
+ * type1 mappings on simulated VT-d domains) and the time keeping.  The
+ * device side (vfio-pci regions, config-space virtualization, interrupts,
+ * reset) is in shim_device.c; the LD_PRELOAD wrappers in preload.c.
+ *
+ * Model of the kernel.  One container = one second-stage domain per VT-d
+ * unit its devices sit behind (the Linux intel-iommu driver gives a type1
+ * container one domain the same way).  The simulated host physical
+ * address of a mapping is allocated from a window above DRAM
+ * (SHIM_HPA_BASE) and that window is backed by the client's own pages
+ * (addr_space_add_host); the HPA keeps the IOVA's offset modulo 1 GiB, so
+ * the driver library can use 2 MiB and 1 GiB pages whenever the IOVA range
+ * allows, as intel-iommu does.  HPA space is not reused after unmap
+ * (a bump allocator: 2^39 - 2^36 bytes of mappings over a process's life).
+ *
+ * The checks of MAP_DMA / UNMAP_DMA follow the order the reference lists
+ * (vfio.md §1.2) because clients test errno values, not just failure.
+ * "Pinning" is a mincore() probe of the range: an unmapped page gives
+ * EFAULT as get_user_pages would; page residency and RLIMIT_MEMLOCK are
+ * not modelled.
+ */
+#define _GNU_SOURCE
+#include "vfio/shim_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+/* ---- paths ---------------------------------------------------------------------------- */
+
+VfioPathKind vfio_shim_path_kind(const char *path, int *num)
+{
+    if (!path) {
+        return VFIO_PATH_NONE;
+    }
+    if (!strcmp(path, "/dev/vfio/vfio")) {
+        return VFIO_PATH_CONTAINER;
+    }
+    if (!strcmp(path, "/dev/iommu")) {
+        return VFIO_PATH_IOMMUFD;
+    }
+    if (g_str_has_prefix(path, "/dev/vfio/devices/vfio")) {
+        return VFIO_PATH_CDEV;
+    }
+    if (g_str_has_prefix(path, "/dev/vfio/")) {
+        const char *n = path + strlen("/dev/vfio/");
+        char *end;
+        if (!*n || !g_ascii_isdigit(*n)) {
+            return VFIO_PATH_NONE;
+        }
+        long v = strtol(n, &end, 10);
+        if (*end || v < 0 || v > 0xffff) {
+            return VFIO_PATH_NONE;
+        }
+        if (num) {
+            *num = (int)v;
+        }
+        return VFIO_PATH_GROUP;
+    }
+    return VFIO_PATH_NONE;
+}
+
+/* ---- lifetime ------------------------------------------------------------------------- */
+
+static ShimUnit *unit_for(VfioShim *s, uint16_t rid)
+{
+    PlatformVtd *pv = platform_vtd_for(s->p, rid);
+    for (guint i = 0; pv && i < s->units->len; i++) {
+        ShimUnit *u = g_ptr_array_index(s->units, i);
+        if (u->pv == pv) {
+            return u;
+        }
+    }
+    return NULL;
+}
+
+ShimUnit *shim_unit_for(VfioShim *s, PcieFn *fn)
+{
+    return unit_for(s, pcie_fn_rid(fn));
+}
+
+static void unit_free(gpointer data)
+{
+    ShimUnit *u = data;
+    vtd_drv_free(u->drv);
+    g_free(u);
+}
+
+VfioShim *vfio_shim_new(EmuSim *sim, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    VfioShim *s = g_new0(VfioShim, 1);
+    g_rec_mutex_init(&s->lock);
+    s->sim = sim;
+    s->p = platform_get(sim);
+    s->fds = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    s->groups = g_hash_table_new(g_direct_hash, g_direct_equal);
+    s->devices = g_hash_table_new(g_direct_hash, g_direct_equal);
+    s->vectors = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    s->vf_tokens = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    s->units = g_ptr_array_new_with_free_func(unit_free);
+    s->hpa_next = SHIM_HPA_BASE;
+    s->mmio_read_ps = SHIM_MMIO_READ_PS;
+    s->mmio_write_ps = SHIM_MMIO_WRITE_PS;
+    s->idle_step_ps = SHIM_IDLE_STEP_PS;
+    /* the IOMMU groups, numbered as the generated sysfs tree numbers them (same computation) */
+    pcie_fabric_compute_groups(s->p->fabric);
+
+    /* Table and queue memory: the upper half of DRAM, which nothing else uses. */
+    uint64_t pool = s->p->ram_size / 2;
+    uint64_t per_unit = s->p->vtd->len ? (pool / s->p->vtd->len) & ~0xfffull : 0;
+    for (guint i = 0; i < s->p->vtd->len; i++) {
+        PlatformVtd *pv = g_ptr_array_index(s->p->vtd, i);
+        const VtdParams *vp = vtd_unit_params(pv->unit);
+        bool qi = (vp->ecap >> 1) & 1;       /* ECAP.QI, bit 1 */
+        VtdDrvConfig cfg = {
+            .reg_base = pv->base,
+            .mode = VTD_DRV_LEGACY,
+            .inval = qi ? VTD_DRV_INVAL_QUEUED : VTD_DRV_INVAL_REGISTER,
+            .pool_base = pool + per_unit * i,
+            .pool_size = per_unit,
+            .strict = true,
+        };
+        VtdDrv *d = vtd_drv_new(sim, s->p->mem, &cfg, &err);
+        if (!d || !vtd_drv_enable(d, &err)) {
+            g_propagate_prefixed_error(error, g_steal_pointer(&err), "VFIO shim: unit %s: ", pv->name);
+            vtd_drv_free(d);
+            vfio_shim_free(s);
+            return NULL;
+        }
+        ShimUnit *u = g_new0(ShimUnit, 1);
+        u->pv = pv;
+        u->drv = d;
+        u->index = i;
+        bool ir = (vp->ecap >> 3) & 1;       /* ECAP.IR, bit 3 */
+        if (ir && qi) {
+            if (!vtd_drv_ir_enable(d, SHIM_IRTE_LOG2, false, &err)) {
+                g_propagate_prefixed_error(error, g_steal_pointer(&err), "VFIO shim: unit %s: ", pv->name);
+                unit_free(u);
+                vfio_shim_free(s);
+                return NULL;
+            }
+            u->ir = true;
+            u->next_irte = 0;
+        }
+        g_ptr_array_add(s->units, u);
+    }
+    shim_irq_init(s);
+    return s;
+}
+
+static void free_group(gpointer data)
+{
+    ShimGroup *g = data;
+    g_ptr_array_unref(g->fns);
+    g_free(g);
+}
+
+void vfio_shim_free(VfioShim *s)
+{
+    if (!s) {
+        return;
+    }
+    vfio_shim_stop_thread(s);
+    /* close every fd the client left open, in fd order for determinism */
+    GList *keys = g_list_sort(g_hash_table_get_keys(s->fds), (GCompareFunc)shim_cmp_int_ptr);
+    for (GList *l = keys; l; l = l->next) {
+        vfio_shim_close(s, GPOINTER_TO_INT(l->data));
+    }
+    g_list_free(keys);
+    shim_irq_fini(s);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s->groups);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        free_group(v);
+    }
+    g_hash_table_destroy(s->groups);
+    g_hash_table_destroy(s->devices);
+    g_hash_table_destroy(s->fds);
+    g_hash_table_destroy(s->vectors);
+    g_hash_table_destroy(s->vf_tokens);
+    g_ptr_array_unref(s->units);
+    emu_sim_free(s->sim);
+    g_rec_mutex_clear(&s->lock);
+    g_free(s);
+}
+
+gint shim_cmp_int_ptr(gconstpointer a, gconstpointer b)
+{
+    int x = GPOINTER_TO_INT(a), y = GPOINTER_TO_INT(b);
+    return (x > y) - (x < y);
+}
+
+EmuSim *vfio_shim_sim(VfioShim *s)
+{
+    return s->sim;
+}
+
+/*
+ * Lock order: the trap lock, then the shim's.  Trapped BAR accesses arrive
+ * holding the trap lock (mmio_trap.h) and mmap/munmap register traps while
+ * holding the shim's, so every path takes both in the same order.
+ */
+void vfio_shim_lock(VfioShim *s)
+{
+    mmio_trap_lock();
+    g_rec_mutex_lock(&s->lock);
+}
+
+void vfio_shim_unlock(VfioShim *s)
+{
+    g_rec_mutex_unlock(&s->lock);
+    mmio_trap_unlock();
+}
+
+/* ---- time ------------------------------------------------------------------------------- */
+
+void vfio_shim_advance(VfioShim *s, uint64_t ps)
+{
+    vfio_shim_lock(s);
+    emu_sim_run_until(s->sim, emu_sim_now(s->sim) + ps);
+    vfio_shim_unlock(s);
+}
+
+/*
+ * The background thread lets simulated time run while the client is not
+ * touching the device: a client polling a completion write-back in its own
+ * memory, or sleeping in read() on an eventfd, never traps, and real
+ * hardware would make progress meanwhile.  It runs the queue in steps of
+ * idle_step_ps only while events are pending, so an idle simulation costs
+ * nothing but a short sleep.
+ */
+static gpointer shim_thread(gpointer data)
+{
+    VfioShim *s = data;
+    while (g_atomic_int_get(&s->thread_run)) {
+        bool busy = false;
+        vfio_shim_lock(s);
+        EmuTick next = emu_sim_next_deadline(s->sim);
+        if (next != EMU_TICK_MAX) {
+            EmuTick until = MAX(next, emu_sim_now(s->sim) + s->idle_step_ps);
+            emu_sim_run_until(s->sim, until);
+            busy = true;
+        }
+        vfio_shim_unlock(s);
+        if (!busy) {
+            g_usleep(100);
+        }
+    }
+    return NULL;
+}
+
+void vfio_shim_start_thread(VfioShim *s)
+{
+    if (s->thread) {
+        return;
+    }
+    g_atomic_int_set(&s->thread_run, 1);
+    s->thread = g_thread_new("vtdsim-vfio", shim_thread, s);
+}
+
+void vfio_shim_stop_thread(VfioShim *s)
+{
+    if (!s->thread) {
+        return;
+    }
+    g_atomic_int_set(&s->thread_run, 0);
+    g_thread_join(s->thread);
+    s->thread = NULL;
+}
+
+void vfio_shim_forget_thread(VfioShim *s)
+{
+    s->thread = NULL;
+    g_atomic_int_set(&s->thread_run, 0);
+}
+
+/* ---- the fd table ----------------------------------------------------------------------- */
+
+ShimFd *shim_fd(VfioShim *s, int fd)
+{
+    return g_hash_table_lookup(s->fds, GINT_TO_POINTER(fd));
+}
+
+void shim_fd_bind(VfioShim *s, int fd, ShimFdKind kind, void *obj)
+{
+    ShimFd *f = g_new0(ShimFd, 1);
+    f->kind = kind;
+    f->obj = obj;
+    g_hash_table_replace(s->fds, GINT_TO_POINTER(fd), f);
+}
+
+bool vfio_shim_owns_fd(VfioShim *s, int fd)
+{
+    vfio_shim_lock(s);
+    bool r = shim_fd(s, fd) != NULL;
+    vfio_shim_unlock(s);
+    return r;
+}
+
+static ShimGroup *group_get(VfioShim *s, int id)
+{
+    ShimGroup *g = g_hash_table_lookup(s->groups, GINT_TO_POINTER(id));
+    if (g) {
+        return g;
+    }
+    GPtrArray *fns = g_ptr_array_new();
+    shim_collect_group(s, id, fns);
+    if (!fns->len) {
+        g_ptr_array_unref(fns);
+        return NULL;
+    }
+    g = g_new0(ShimGroup, 1);
+    g->id = id;
+    g->fns = fns;
+    g_hash_table_insert(s->groups, GINT_TO_POINTER(id), g);
+    return g;
+}
+
+int vfio_shim_open(VfioShim *s, const char *path, int fd)
+{
+    int num = -1;
+    int ret = 0;
+    vfio_shim_lock(s);
+    switch (vfio_shim_path_kind(path, &num)) {
+    case VFIO_PATH_CONTAINER: {
+        ShimContainer *c = g_new0(ShimContainer, 1);
+        c->refs = 1;
+        c->groups = g_ptr_array_new();
+        c->dmas = g_tree_new(shim_cmp_u64);
+        c->doms = g_new0(VtdDom *, s->units->len ? s->units->len : 1);
+        shim_fd_bind(s, fd, SHIM_FD_CONTAINER, c);
+        break;
+    }
+    case VFIO_PATH_GROUP: {
+        ShimGroup *g = group_get(s, num);
+        if (!g) {
+            ret = -ENOENT;
+        } else if (g->opened) {
+            ret = -EBUSY;    /* the kernel allows one open of a group file at a time */
+        } else {
+            g->opened = true;
+            shim_fd_bind(s, fd, SHIM_FD_GROUP, g);
+        }
+        break;
+    }
+    case VFIO_PATH_CDEV:
+    case VFIO_PATH_IOMMUFD:
+        g_printerr("vtdsim-vfio: %s: the iommufd interface is not simulated yet; use the "
+                   "legacy container (/dev/vfio/vfio)\n", path);
+        ret = -ENODEV;
+        break;
+    case VFIO_PATH_NONE:
+        ret = -ENOENT;
+        break;
+    }
+    vfio_shim_unlock(s);
+    return ret;
+}
+
+void vfio_shim_dup(VfioShim *s, int oldfd, int newfd)
+{
+    vfio_shim_lock(s);
+    ShimFd *f = shim_fd(s, oldfd);
+    if (f && oldfd != newfd) {
+        if (shim_fd(s, newfd)) {
+            vfio_shim_close(s, newfd);
+        }
+        switch (f->kind) {
+        case SHIM_FD_CONTAINER:
+            ((ShimContainer *)f->obj)->refs++;
+            break;
+        case SHIM_FD_GROUP:
+            ((ShimGroup *)f->obj)->fd_refs++;
+            break;
+        case SHIM_FD_DEVICE:
+            shim_device_ref(f->obj);
+            break;
+        }
+        shim_fd_bind(s, newfd, f->kind, f->obj);
+    }
+    vfio_shim_unlock(s);
+}
+
+void vfio_shim_close(VfioShim *s, int fd)
+{
+    vfio_shim_lock(s);
+    ShimFd *f = shim_fd(s, fd);
+    if (f) {
+        ShimFdKind kind = f->kind;
+        void *obj = f->obj;
+        g_hash_table_remove(s->fds, GINT_TO_POINTER(fd));
+        switch (kind) {
+        case SHIM_FD_CONTAINER:
+            shim_container_unref(s, obj);
+            break;
+        case SHIM_FD_GROUP: {
+            ShimGroup *g = obj;
+            if (g->fd_refs) {
+                g->fd_refs--;
+            } else {
+                /* last group fd: the kernel releases the group from its container */
+                g->opened = false;
+                if (g->container && !g->open_devices) {
+                    shim_group_unset(s, g);
+                }
+            }
+            break;
+        }
+        case SHIM_FD_DEVICE:
+            shim_device_unref(s, obj);
+            break;
+        }
+    }
+    vfio_shim_unlock(s);
+}
+
+/* ---- containers and the type1 backend ------------------------------------------------- */
+
+gint shim_cmp_u64(gconstpointer a, gconstpointer b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void dma_destroy(VfioShim *s, ShimContainer *c, ShimDma *d)
+{
+    g_autoptr(GError) err = NULL;
+    for (guint i = 0; i < s->units->len; i++) {
+        ShimUnit *u = g_ptr_array_index(s->units, i);
+        if (c->doms[i] && !vtd_drv_unmap(u->drv, c->doms[i], d->iova, d->size, &err)) {
+            /* our own tables: an unmap that fails is a shim bug, but the client must not die of it */
+            g_printerr("vtdsim-vfio: unmap of IOVA 0x%" G_GINT64_MODIFIER "x failed: %s\n", d->iova,
+                       err->message);
+            g_clear_error(&err);
+        }
+    }
+    addr_space_del(s->p->mem, d->region);
+    g_tree_remove(c->dmas, &d->iova);
+    c->dma_count--;
+    g_free(d);
+}
+
+static gboolean collect_dma(gpointer key, gpointer value, gpointer data)
+{
+    (void)key;
+    g_ptr_array_add(data, value);
+    return FALSE;
+}
+
+static void container_unmap_all(VfioShim *s, ShimContainer *c, uint64_t *bytes)
+{
+    g_autoptr(GPtrArray) all = g_ptr_array_new();
+    g_tree_foreach(c->dmas, collect_dma, all);
+    for (guint i = 0; i < all->len; i++) {
+        ShimDma *d = g_ptr_array_index(all, i);
+        if (bytes) {
+            *bytes += d->size;
+        }
+        dma_destroy(s, c, d);
+    }
+}
+
+/* Attaches every device of @g to the container's domains (creating a unit's domain on first use). */
+static int container_attach_group(VfioShim *s, ShimContainer *c, ShimGroup *g)
+{
+    g_autoptr(GError) err = NULL;
+    for (guint i = 0; i < g->fns->len; i++) {
+        PcieFn *fn = g_ptr_array_index(g->fns, i);
+        ShimUnit *u = shim_unit_for(s, fn);
+        if (!u) {
+            continue;    /* no unit covers it: its DMA is untranslated, as without an IOMMU */
+        }
+        if (!c->doms[u->index]) {
+            c->doms[u->index] = vtd_drv_domain_new(u->drv, VTD_DOM_SECOND_STAGE, 0, &err);
+            if (!c->doms[u->index]) {
+                g_printerr("vtdsim-vfio: no domain for group %d: %s\n", g->id, err->message);
+                return -ENOSPC;
+            }
+            /* replay the existing mappings into the new domain, as type1 does on a new domain */
+            g_autoptr(GPtrArray) all = g_ptr_array_new();
+            g_tree_foreach(c->dmas, collect_dma, all);
+            for (guint k = 0; k < all->len; k++) {
+                ShimDma *d = g_ptr_array_index(all, k);
+                if (!vtd_drv_map(u->drv, c->doms[u->index], d->iova, d->hpa, d->size, d->prot, 0, &err)) {
+                    g_printerr("vtdsim-vfio: replaying a mapping: %s\n", err->message);
+                    return -ENOMEM;
+                }
+            }
+        }
+        if (!vtd_drv_attach(u->drv, c->doms[u->index], pcie_fn_rid(fn), -1, &err)) {
+            g_printerr("vtdsim-vfio: attach of group %d: %s\n", g->id, err->message);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void shim_group_unset(VfioShim *s, ShimGroup *g)
+{
+    ShimContainer *c = g->container;
+    g_autoptr(GError) err = NULL;
+    if (c->type) {
+        for (guint i = 0; i < g->fns->len; i++) {
+            PcieFn *fn = g_ptr_array_index(g->fns, i);
+            ShimUnit *u = shim_unit_for(s, fn);
+            if (u && !vtd_drv_detach(u->drv, pcie_fn_rid(fn), -1, &err)) {
+                g_printerr("vtdsim-vfio: detach: %s\n", err->message);
+                g_clear_error(&err);
+            }
+        }
+    }
+    g_ptr_array_remove(c->groups, g);
+    g->container = NULL;
+    if (!c->groups->len) {
+        /* the last group left: the backend is released with all its mappings */
+        container_unmap_all(s, c, NULL);
+        c->type = 0;
+    }
+    shim_container_unref(s, c);
+}
+
+void shim_container_unref(VfioShim *s, ShimContainer *c)
+{
+    if (--c->refs > 0) {
+        return;
+    }
+    g_assert(!c->groups->len);
+    container_unmap_all(s, c, NULL);
+    g_tree_destroy(c->dmas);
+    g_ptr_array_unref(c->groups);
+    g_free(c->doms);
+    g_free(c);
+}
+
+/* The largest IOVA the container's units can translate (2^MGAW - 1). */
+static uint64_t container_iova_top(VfioShim *s)
+{
+    unsigned mgaw = 64;
+    for (guint i = 0; i < s->units->len; i++) {
+        ShimUnit *u = g_ptr_array_index(s->units, i);
+        unsigned w = (unsigned)((vtd_drv_cap(u->drv) >> 16) & 0x3f) + 1;   /* CAP.MGAW 21:16 */
+        mgaw = MIN(mgaw, w);
+    }
+    return mgaw >= 64 ? UINT64_MAX : (1ull << mgaw) - 1;
+}
+
+static uint64_t container_pgsizes(VfioShim *s)
+{
+    uint64_t sizes = 0x1000;
+    unsigned sllps = 3;
+    for (guint i = 0; i < s->units->len; i++) {
+        ShimUnit *u = g_ptr_array_index(s->units, i);
+        sllps &= (unsigned)((vtd_drv_cap(u->drv) >> 34) & 0xf);            /* CAP.SLLPS 37:34 */
+    }
+    if (sllps & 1) {
+        sizes |= 1ull << 21;
+    }
+    if (sllps & 2) {
+        sizes |= 1ull << 30;
+    }
+    return sizes;
+}
+
+/* The interrupt window is never DMA-mappable (VT-d treats it as interrupt requests). */
+#define SHIM_MSI_LO 0xfee00000ull
+#define SHIM_MSI_HI 0xfeefffffull
+
+static bool iova_allowed(VfioShim *s, uint64_t iova, uint64_t last)
+{
+    if (last > container_iova_top(s)) {
+        return false;
+    }
+    return last < SHIM_MSI_LO || iova > SHIM_MSI_HI;
+}
+
+/* Copies out a fixed struct plus capability chain with the two-call rules (vfio.md §1.1). */
+long shim_info_reply(void *user, uint32_t argsz, void *fixed, size_t fixed_size, uint32_t *flags,
+                     uint32_t caps_flag, uint32_t *cap_offset, const GByteArray *caps)
+{
+    if (caps && caps->len) {
+        *flags |= caps_flag;
+        if (argsz < fixed_size + caps->len) {
+            /* too small: report the size needed, no chain, and succeed */
+            ((uint32_t *)fixed)[0] = (uint32_t)(fixed_size + caps->len);
+            *cap_offset = 0;
+        } else {
+            *cap_offset = (uint32_t)fixed_size;
+            memcpy((uint8_t *)user + fixed_size, caps->data, caps->len);
+        }
+    }
+    memcpy(user, fixed, MIN(argsz, fixed_size));
+    return 0;
+}
+
+/* Appends one capability; @prev_next is patched to point at it (offsets from buffer start). */
+void shim_cap_add(GByteArray *caps, size_t fixed_size, uint16_t id, uint16_t version, const void *body,
+                  size_t body_len)
+{
+    /* link the previous capability's next field to this one */
+    if (caps->len) {
+        guint off = 0;
+        for (;;) {
+            VfioAbiCapHeader h;
+            memcpy(&h, caps->data + off, sizeof h);
+            if (!h.next) {
+                h.next = (uint32_t)(fixed_size + caps->len);
+                memcpy(caps->data + off, &h, sizeof h);
+                break;
+            }
+            off = (guint)(h.next - fixed_size);
+        }
+    }
+    VfioAbiCapHeader h = { .id = id, .version = version, .next = 0 };
+    g_byte_array_append(caps, (const guint8 *)&h, sizeof h);
+    g_byte_array_append(caps, body, (guint)body_len);
+    /* keep every capability 8-byte aligned, as the kernel does */
+    while (caps->len % 8) {
+        g_byte_array_append(caps, (const guint8 *)"", 1);
+    }
+}
+
+static long container_get_info(VfioShim *s, ShimContainer *c, void *user)
+{
+    VfioAbiType1Info info;
+    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiType1Info, iova_pgsizes);
+    memset(&info, 0, sizeof info);
+    memcpy(&info, user, minsz);
+    if (info.argsz < minsz) {
+        return -EINVAL;
+    }
+    (void)c;
+    info.flags = VFIO_ABI_IOMMU_INFO_PGSIZES;
+    info.iova_pgsizes = container_pgsizes(s);
+    uint32_t argsz = info.argsz;
+    if (argsz < sizeof info) {
+        /* an old client without cap_offset: no chain */
+        memcpy(user, &info, argsz);
+        return 0;
+    }
+    g_autoptr(GByteArray) caps = g_byte_array_new();
+    /* order as type1 emits them: migration, DMA available, IOVA ranges (vfio.md §1.2) */
+    struct {
+        uint32_t flags;
+        uint32_t pad;
+        uint64_t pgsize_bitmap;
+        uint64_t max_dirty_bitmap_size;
+    } mig = { 0, 0, 0x1000, 256ull << 20 };
+    shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_MIGRATION, 1, &mig, sizeof mig);
+    uint32_t avail[2] = { SHIM_DMA_ENTRY_LIMIT - c->dma_count, 0 };
+    shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_DMA_AVAIL, 1, avail, 4);
+    uint64_t top = container_iova_top(s);
+    struct {
+        uint32_t nr;
+        uint32_t reserved;
+        uint64_t r[4];
+    } ranges = { 2, 0, { 0, SHIM_MSI_LO - 1, SHIM_MSI_HI + 1, top } };
+    shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_IOVA_RANGE, 1, &ranges, sizeof ranges);
+    return shim_info_reply(user, argsz, &info, sizeof info, &info.flags, VFIO_ABI_IOMMU_INFO_CAPS,
+                           &info.cap_offset, caps);
+}
+
+/* The first mapping that overlaps [iova, last], or NULL. */
+typedef struct OverlapSearch {
+    uint64_t iova, last;
+    ShimDma *found;
+} OverlapSearch;
+
+static gboolean find_overlap(gpointer key, gpointer value, gpointer data)
+{
+    (void)key;
+    OverlapSearch *o = data;
+    ShimDma *d = value;
+    if (d->iova > o->last) {
+        return TRUE;
+    }
+    if (d->iova + d->size - 1 >= o->iova) {
+        o->found = d;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+static ShimDma *dma_overlap(ShimContainer *c, uint64_t iova, uint64_t last)
+{
+    OverlapSearch o = { iova, last, NULL };
+    g_tree_foreach(c->dmas, find_overlap, &o);
+    return o.found;
+}
+
+static bool range_mapped(const void *vaddr, uint64_t size)
+{
+    /* mincore fails with ENOMEM when any page of the range is not mapped */
+    uint64_t pages = (size + 4095) / 4096;
+    unsigned char vec[256];
+    for (uint64_t done = 0; done < pages;) {
+        uint64_t n = MIN(pages - done, (uint64_t)sizeof vec);
+        if (mincore((uint8_t *)vaddr + done * 4096, n * 4096, vec) < 0) {
+            return false;
+        }
+        done += n;
+    }
+    return true;
+}
+
+static long container_map(VfioShim *s, ShimContainer *c, void *user)
+{
+    VfioAbiDmaMap m;
+    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaMap, size);
+    memcpy(&m, user, minsz);
+    if (m.argsz < minsz) {
+        return -EINVAL;
+    }
+    const uint32_t known = VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE | VFIO_ABI_DMA_MAP_VADDR;
+    if (m.flags & ~known) {
+        return -EINVAL;
+    }
+    if (!m.size) {
+        return -EINVAL;
+    }
+    if (m.iova + m.size - 1 < m.iova || m.vaddr + m.size - 1 < m.vaddr) {
+        return -EOVERFLOW;
+    }
+    unsigned prot = m.flags & (VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE);
+    if (m.flags & VFIO_ABI_DMA_MAP_VADDR) {
+        g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: VFIO_DMA_MAP_FLAG_VADDR is not supported\n");
+        return prot ? -EINVAL : -ENOENT;
+    }
+    if (!prot) {
+        return -EINVAL;
+    }
+    if ((m.size | m.iova | m.vaddr) & 0xfff) {
+        return -EINVAL;
+    }
+    if (dma_overlap(c, m.iova, m.iova + m.size - 1)) {
+        return -EEXIST;
+    }
+    if (c->dma_count >= SHIM_DMA_ENTRY_LIMIT) {
+        return -ENOSPC;
+    }
+    if (!iova_allowed(s, m.iova, m.iova + m.size - 1)) {
+        return -EINVAL;
+    }
+    if (!range_mapped((void *)(uintptr_t)m.vaddr, m.size)) {
+        return -EFAULT;
+    }
+    /* HPA keeps the IOVA's offset within 1 GiB so superpages stay possible */
+    const uint64_t gig = 1ull << 30;
+    uint64_t hpa = ((s->hpa_next + gig - 1) & ~(gig - 1)) + (m.iova & (gig - 1));
+    if (hpa < s->hpa_next) {
+        hpa += gig;
+    }
+    if (hpa + m.size > SHIM_HPA_END) {
+        g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: simulated host address window exhausted\n");
+        return -ENOMEM;
+    }
+    ShimDma *d = g_new0(ShimDma, 1);
+    d->iova = m.iova;
+    d->size = m.size;
+    d->vaddr = m.vaddr;
+    d->hpa = hpa;
+    d->prot = (prot & VFIO_ABI_DMA_MAP_READ ? VTD_PROT_READ : 0) |
+              (prot & VFIO_ABI_DMA_MAP_WRITE ? VTD_PROT_WRITE : 0);
+    g_autoptr(GError) err = NULL;
+    for (guint i = 0; i < s->units->len; i++) {
+        ShimUnit *u = g_ptr_array_index(s->units, i);
+        if (c->doms[i] && !vtd_drv_map(u->drv, c->doms[i], d->iova, d->hpa, d->size, d->prot, 0, &err)) {
+            g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: %s\n", err->message);
+            for (guint k = 0; k < i; k++) {
+                ShimUnit *uk = g_ptr_array_index(s->units, k);
+                if (c->doms[k]) {
+                    vtd_drv_unmap(uk->drv, c->doms[k], d->iova, d->size, NULL);
+                }
+            }
+            g_free(d);
+            return -ENOMEM;
+        }
+    }
+    s->hpa_next = hpa + m.size;
+    d->region = addr_space_add_host(s->p->mem, "vfio-dma", d->hpa, d->size, (void *)(uintptr_t)d->vaddr, 50);
+    g_tree_insert(c->dmas, &d->iova, d);
+    c->dma_count++;
+    return 0;
+}
+
+/* Sets the bits of the pages of [iova, iova+size) in a user bitmap that starts at @base. */
+static void bitmap_set_range(uint64_t *bm, uint64_t base, uint64_t pgsize, uint64_t iova, uint64_t size)
+{
+    for (uint64_t a = iova; a < iova + size; a += pgsize) {
+        uint64_t bit = (a - base) / pgsize;
+        bm[bit / 64] |= 1ull << (bit % 64);
+    }
+}
+
+static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
+{
+    VfioAbiDmaUnmap u;
+    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaUnmap, size);
+    memcpy(&u, user, minsz);
+    if (u.argsz < minsz) {
+        return -EINVAL;
+    }
+    const uint32_t known = VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP | VFIO_ABI_DMA_UNMAP_ALL |
+                           VFIO_ABI_DMA_UNMAP_VADDR;
+    if (u.flags & ~known) {
+        return -EINVAL;
+    }
+    if ((u.flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) &&
+        (u.flags & (VFIO_ABI_DMA_UNMAP_ALL | VFIO_ABI_DMA_UNMAP_VADDR))) {
+        return -EINVAL;
+    }
+    if (u.flags & VFIO_ABI_DMA_UNMAP_VADDR) {
+        g_printerr("vtdsim-vfio: VFIO_IOMMU_UNMAP_DMA: VFIO_DMA_UNMAP_FLAG_VADDR is not supported\n");
+        return -EINVAL;
+    }
+    uint64_t unmapped = 0;
+    if (u.flags & VFIO_ABI_DMA_UNMAP_ALL) {
+        if (u.iova || u.size) {
+            return -EINVAL;
+        }
+        container_unmap_all(s, c, &unmapped);
+        u.size = unmapped;
+        memcpy(user, &u, minsz);
+        return 0;
+    }
+    if (!u.size || ((u.iova | u.size) & 0xfff)) {
+        return -EINVAL;
+    }
+    if (u.iova + u.size - 1 < u.iova) {
+        return -EOVERFLOW;
+    }
+    VfioAbiBitmap bm = { 0 };
+    if (u.flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) {
+        if (u.argsz < minsz + sizeof bm) {
+            return -EINVAL;
+        }
+        memcpy(&bm, (uint8_t *)user + minsz, sizeof bm);
+        if (!c->dirty_started || bm.pgsize != 0x1000 || bm.size < ((u.size / bm.pgsize) + 63) / 64 * 8) {
+            return -EINVAL;
+        }
+    }
+    uint64_t last = u.iova + u.size - 1;
+    g_autoptr(GPtrArray) victims = g_ptr_array_new();
+    /* collect the mappings touched, checking the covering rules of the backend's version */
+    for (;;) {
+        OverlapSearch o = { u.iova, last, NULL };
+        /* walk all overlaps in order */
+        g_autoptr(GPtrArray) all = g_ptr_array_new();
+        g_tree_foreach(c->dmas, collect_dma, all);
+        for (guint i = 0; i < all->len; i++) {
+            ShimDma *d = g_ptr_array_index(all, i);
+            uint64_t dlast = d->iova + d->size - 1;
+            if (dlast < o.iova || d->iova > o.last) {
+                continue;
+            }
+            if (c->type == VFIO_ABI_TYPE1v2_IOMMU) {
+                if (d->iova < u.iova || dlast > last) {
+                    return -EINVAL;    /* v2: may not bisect a mapping */
+                }
+                g_ptr_array_add(victims, d);
+            } else if (d->iova >= u.iova) {
+                /* v1: a range covering a mapping's first IOVA removes the whole mapping */
+                g_ptr_array_add(victims, d);
+            }
+        }
+        break;
+    }
+    for (guint i = 0; i < victims->len; i++) {
+        ShimDma *d = g_ptr_array_index(victims, i);
+        unmapped += d->size;
+        if (bm.data && d->iova >= u.iova && d->iova + d->size - 1 <= last) {
+            /* every mapped page of a physical device counts as dirty, as type1 reports it */
+            bitmap_set_range((uint64_t *)(uintptr_t)bm.data, u.iova, bm.pgsize, d->iova, d->size);
+        }
+        dma_destroy(s, c, d);
+    }
+    u.size = unmapped;
+    memcpy(user, &u, minsz);
+    return 0;
+}
+
+static long container_dirty(VfioShim *s, ShimContainer *c, void *user)
+{
+    (void)s;
+    VfioAbiDirty d;
+    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDirty, flags);
+    memcpy(&d, user, minsz);
+    if (d.argsz < minsz) {
+        return -EINVAL;
+    }
+    if (c->type != VFIO_ABI_TYPE1v2_IOMMU) {
+        return -EACCES;
+    }
+    const uint32_t all = VFIO_ABI_DIRTY_START | VFIO_ABI_DIRTY_STOP | VFIO_ABI_DIRTY_GET_BITMAP;
+    if (!d.flags || (d.flags & ~all) || (d.flags & (d.flags - 1))) {
+        return -EINVAL;    /* exactly one operation */
+    }
+    if (d.flags == VFIO_ABI_DIRTY_START) {
+        c->dirty_started = true;
+        return 0;
+    }
+    if (d.flags == VFIO_ABI_DIRTY_STOP) {
+        c->dirty_started = false;
+        return 0;
+    }
+    VfioAbiDirtyGet g;
+    if (d.argsz < minsz + sizeof g || !c->dirty_started) {
+        return -EINVAL;
+    }
+    memcpy(&g, (uint8_t *)user + minsz, sizeof g);
+    if (g.bitmap.pgsize != 0x1000 || !g.size || ((g.iova | g.size) & 0xfff) ||
+        g.bitmap.size < ((g.size / 0x1000) + 63) / 64 * 8 || !g.bitmap.data) {
+        return -EINVAL;
+    }
+    uint64_t last = g.iova + g.size - 1;
+    memset((void *)(uintptr_t)g.bitmap.data, 0, ((g.size / 0x1000) + 63) / 64 * 8);
+    g_autoptr(GPtrArray) all_d = g_ptr_array_new();
+    g_tree_foreach(c->dmas, collect_dma, all_d);
+    for (guint i = 0; i < all_d->len; i++) {
+        ShimDma *m = g_ptr_array_index(all_d, i);
+        uint64_t lo = MAX(m->iova, g.iova), hi = MIN(m->iova + m->size - 1, last);
+        if (lo <= hi) {
+            bitmap_set_range((uint64_t *)(uintptr_t)g.bitmap.data, g.iova, 0x1000, lo, hi - lo + 1);
+        }
+    }
+    return 0;
+}
+
+static long container_ioctl(VfioShim *s, ShimContainer *c, unsigned long req, unsigned long arg)
+{
+    void *user = (void *)arg;
+    switch (req) {
+    case VFIO_ABI_GET_API_VERSION:
+        return 0;
+    case VFIO_ABI_CHECK_EXTENSION:
+        switch (arg) {
+        case VFIO_ABI_TYPE1_IOMMU:
+        case VFIO_ABI_TYPE1v2_IOMMU:
+        case VFIO_ABI_UNMAP_ALL:
+            return 1;
+        case VFIO_ABI_DMA_CC_IOMMU:
+            return 1;    /* VT-d snoops DMA (ECAP.C is not needed for it to be coherent here) */
+        default:
+            return 0;
+        }
+    case VFIO_ABI_SET_IOMMU: {
+        if (!c->groups->len || c->type) {
+            return -EINVAL;
+        }
+        if (arg != VFIO_ABI_TYPE1_IOMMU && arg != VFIO_ABI_TYPE1v2_IOMMU) {
+            return -ENODEV;
+        }
+        c->type = (int)arg;
+        for (guint i = 0; i < c->groups->len; i++) {
+            int r = container_attach_group(s, c, g_ptr_array_index(c->groups, i));
+            if (r < 0) {
+                c->type = 0;
+                return r;
+            }
+        }
+        return 0;
+    }
+    default:
+        break;
+    }
+    if (!c->type) {
+        return -EINVAL;    /* no backend: the container dispatcher's default */
+    }
+    switch (req) {
+    case VFIO_ABI_IOMMU_GET_INFO:
+        return container_get_info(s, c, user);
+    case VFIO_ABI_IOMMU_MAP_DMA:
+        return container_map(s, c, user);
+    case VFIO_ABI_IOMMU_UNMAP_DMA:
+        return container_unmap(s, c, user);
+    case VFIO_ABI_IOMMU_DIRTY_PAGES:
+        return container_dirty(s, c, user);
+    default:
+        return -ENOTTY;
+    }
+}
+
+/* ---- groups ----------------------------------------------------------------------------- */
+
+static long group_ioctl(VfioShim *s, ShimGroup *g, unsigned long req, unsigned long arg)
+{
+    void *user = (void *)arg;
+    switch (req) {
+    case VFIO_ABI_GROUP_GET_STATUS: {
+        VfioAbiGroupStatus st;
+        memcpy(&st, user, sizeof st);
+        if (st.argsz < sizeof st) {
+            return -EINVAL;
+        }
+        st.flags = VFIO_ABI_GROUP_VIABLE | (g->container ? VFIO_ABI_GROUP_CONTAINER_SET : 0);
+        memcpy(user, &st, sizeof st);
+        return 0;
+    }
+    case VFIO_ABI_GROUP_SET_CONTAINER: {
+        int cfd;
+        memcpy(&cfd, user, sizeof cfd);
+        if (g->container) {
+            return -EINVAL;
+        }
+        ShimFd *f = shim_fd(s, cfd);
+        if (!f) {
+            return -EBADF;
+        }
+        if (f->kind != SHIM_FD_CONTAINER) {
+            return -EINVAL;
+        }
+        ShimContainer *c = f->obj;
+        if (c->type) {
+            int r = container_attach_group(s, c, g);
+            if (r < 0) {
+                return r;
+            }
+        }
+        c->refs++;
+        g->container = c;
+        g_ptr_array_add(c->groups, g);
+        return 0;
+    }
+    case VFIO_ABI_GROUP_UNSET_CONTAINER:
+        if (!g->container) {
+            return -EINVAL;
+        }
+        if (g->open_devices) {
+            return -EBUSY;
+        }
+        shim_group_unset(s, g);
+        return 0;
+    case VFIO_ABI_GROUP_GET_DEVICE_FD:
+        return shim_group_get_device_fd(s, g, (const char *)user);
+    default:
+        return -ENOTTY;
+    }
+}
+
+long vfio_shim_ioctl(VfioShim *s, int fd, unsigned long req, unsigned long arg)
+{
+    long r;
+    vfio_shim_lock(s);
+    ShimFd *f = shim_fd(s, fd);
+    if (!f) {
+        r = -EBADF;
+    } else {
+        switch (f->kind) {
+        case SHIM_FD_CONTAINER:
+            r = container_ioctl(s, f->obj, req, arg);
+            break;
+        case SHIM_FD_GROUP:
+            r = group_ioctl(s, f->obj, req, arg);
+            break;
+        case SHIM_FD_DEVICE:
+            r = shim_device_ioctl(s, f->obj, req, arg);
+            break;
+        default:
+            r = -ENOTTY;
+        }
+    }
+    vfio_shim_unlock(s);
+    return r;
+}
+
+void vfio_shim_report_faults(VfioShim *s, GString *out)
+{
+    vfio_shim_lock(s);
+    for (guint i = 0; i < s->units->len; i++) {
+        ShimUnit *u = g_ptr_array_index(s->units, i);
+        VtdUnit *vu = u->pv->unit;
+        for (unsigned k = 0; k < vtd_unit_num_fault_records(vu); k++) {
+            VtdFaultRecord fr;
+            vtd_unit_fault_record(vu, k, &fr);
+            if (!vtd_frcd_F(&fr)) {
+                continue;
+            }
+            unsigned sid = (unsigned)vtd_frcd_SID(&fr);
+            unsigned reason = (unsigned)vtd_frcd_FR(&fr);
+            g_string_append_printf(out,
+                                   "DMAR: [DMA %s] Request device [%02x:%02x.%d] fault addr 0x%" G_GINT64_MODIFIER
+                                   "x [fault reason 0x%02x] %s\n",
+                                   vtd_frcd_T2(&fr) ? "Read" : "Write", PCIE_BUS(sid), PCIE_DEV(sid),
+                                   PCIE_FN(sid), vtd_frcd_FI(&fr) << 12, reason, vtd_fault_reason_name(reason));
+        }
+    }
+    vfio_shim_unlock(s);
+}
