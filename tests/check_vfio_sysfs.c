@@ -6,7 +6,7 @@
  * IOMMU group directories and /dev/vfio nodes, the cdev numbering, and
  * sriov_numvfs writes (VFs appear in the fabric and the tree, keep their
  * group numbers across disable/enable, and bad counts fail the way the
- * kernel fails them).
+ * kernel fails them), and the intel-iommu debugfs snapshot files.
  */
 #include "config.h"
 
@@ -26,6 +26,7 @@
 #include "platform/platform.h"
 #include "models/vtd/vtd.h"
 #include "vfio/sysfs.h"
+#include "explain/dump.h"
 
 typedef struct Fix {
     EmuSim *sim;
@@ -269,6 +270,30 @@ START_TEST(find_and_names)
 }
 END_TEST
 
+START_TEST(debugfs_files)
+{
+    Fix f;
+    fix_open(&f, NULL);
+    GString *want = g_string_new(NULL);
+    GError *err = NULL;
+    ck_assert(explain_dump_file(f.sim, "iommu_regset", want, &err));
+    assert_file(&f, "sys/kernel/debug/iommu/intel/iommu_regset", want->str);
+    ck_assert(exists(&f, "sys/kernel/debug/iommu/intel/dmar_translation_struct"));
+    ck_assert(exists(&f, "sys/kernel/debug/iommu/intel/invalidation_queue"));
+    ck_assert(exists(&f, "sys/kernel/debug/iommu/intel/ir_translation_struct"));
+    /* a stale per-device file goes away on refresh */
+    g_autofree char *stale = path_of(&f, "sys/kernel/debug/iommu/intel/0000:00:01.0/domain_translation_struct");
+    g_autofree char *stale_dir = g_path_get_dirname(stale);
+    ck_assert_int_eq(g_mkdir_with_parents(stale_dir, 0755), 0);
+    ck_assert(g_file_set_contents(stale, "x", 1, NULL));
+    ck_assert_msg(vfio_sysfs_refresh_debugfs(f.sim, f.root, &err), "%s", err ? err->message : "?");
+    ck_assert(!exists(&f, "sys/kernel/debug/iommu/intel/0000:00:01.0"));
+    assert_file(&f, "sys/kernel/debug/iommu/intel/iommu_regset", want->str);
+    g_string_free(want, TRUE);
+    fix_close(&f);
+}
+END_TEST
+
 START_TEST(build_error_names_path)
 {
     GError *err = NULL;
@@ -487,6 +512,7 @@ static Suite *suite_vfio_sysfs(void)
     tcase_add_test(tc, q35_identity_files);
     tcase_add_test(tc, q35_links_resolve);
     tcase_add_test(tc, find_and_names);
+    tcase_add_test(tc, debugfs_files);
     tcase_add_test(tc, build_error_names_path);
     suite_add_tcase(s, tc);
     tc = tcase_create("sriov");

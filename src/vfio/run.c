@@ -4,7 +4,8 @@
  *
  * The program must see the simulated machine where a VFIO program looks
  * for its devices: /sys/bus/pci, /sys/kernel/iommu_groups, /sys/module/
- * vfio*, /sys/class/iommu, /dev/vfio and /dev/iommu.  vtdsim-run builds
+ * vfio*, /sys/class/iommu, /sys/kernel/debug/iommu (intel-iommu debugfs
+ * files), /dev/vfio and /dev/iommu.  vtdsim-run builds
  * the simulation from the platform file, writes that surface as a tree of
  * files (src/vfio/sysfs.h), and starts the program in a child that has a
  * private mount namespace in which the tree's directories are
@@ -76,7 +77,8 @@ static const char usage_text[] =
     "    units, /dev/vfio nodes) into a directory tree, and runs PROGRAM in a private\n"
     "    mount namespace where /sys/bus/pci, /sys/devices/pci0000:00,\n"
     "    /sys/kernel/iommu_groups, /sys/module/vfio, /sys/module/vfio_pci,\n"
-    "    /sys/module/vfio_iommu_type1, /sys/class/iommu, /dev/vfio and /dev/iommu\n"
+    "    /sys/module/vfio_iommu_type1, /sys/class/iommu, /sys/kernel/debug/iommu,\n"
+    "    /dev/vfio and /dev/iommu\n"
     "    are those of the simulated platform.  Nothing changes outside the namespace.\n"
     "    Needs root (CAP_SYS_ADMIN), or unprivileged user namespaces.\n"
     "\n"
@@ -224,6 +226,7 @@ static const char *const mounts[][2] = {
     { "/sys/module/vfio_pci", "sys/module/vfio_pci" },
     { "/sys/module/vfio_iommu_type1", "sys/module/vfio_iommu_type1" },
     { "/sys/class/iommu", "sys/class/iommu" },
+    { "/sys/kernel/debug/iommu", "sys/kernel/debug/iommu" },
     { "/dev/vfio", "dev/vfio" },
     { "/dev/iommu", "dev/iommu" },
 };

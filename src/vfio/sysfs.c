@@ -47,6 +47,7 @@
 #include "vfio/sysfs.h"
 #include "platform/platform.h"
 #include "models/vtd/vtd.h"
+#include "explain/dump.h"
 
 G_DEFINE_QUARK(vfio-sysfs-error-quark, vfio_sysfs_error)
 
@@ -774,6 +775,25 @@ static gboolean put_global(const Tree *t, GError **error)
     return TRUE;
 }
 
+#define DEBUGFS_DIR "sys/kernel/debug/iommu/intel"
+
+gboolean vfio_sysfs_refresh_debugfs(EmuSim *sim, const char *root, GError **error)
+{
+    Tree t = { sim, platform_get(sim), root };
+    if (!remove_rel(&t, DEBUGFS_DIR, error) || !put_dir(&t, DEBUGFS_DIR, error)) {
+        return FALSE;
+    }
+    g_auto(GStrv) names = explain_dump_files(sim);
+    for (char **n = names; *n; n++) {
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autofree char *rel = g_strdup_printf(DEBUGFS_DIR "/%s", *n);
+        if (!explain_dump_file(sim, *n, out, error) || !put_data(&t, rel, 0444, out->str, out->len, error)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 gboolean vfio_sysfs_build(EmuSim *sim, const char *root, GError **error)
 {
     Tree t = { sim, platform_get(sim), root };
@@ -787,7 +807,7 @@ gboolean vfio_sysfs_build(EmuSim *sim, const char *root, GError **error)
             return FALSE;
         }
     }
-    return TRUE;
+    return vfio_sysfs_refresh_debugfs(sim, root, error);
 }
 
 /* ---- sriov_numvfs ------------------------------------------------------ */

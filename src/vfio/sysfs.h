@@ -26,7 +26,8 @@
  *    pcieport}, ROOT/sys/module/{vfio,vfio_pci,vfio_iommu_type1},
  *    ROOT/sys/class/iommu/dmarN (one per VT-d unit, in platform-file
  *    order, with intel-iommu/{cap,ecap,version,address} from the unit's
- *    registers).
+ *    registers), ROOT/sys/kernel/debug/iommu/intel (Linux's intel-iommu
+ *    debugfs files, see vfio_sysfs_refresh_debugfs()).
  *  - ROOT/dev/vfio/vfio, ROOT/dev/vfio/N (one per group holding a function
  *    bound to vfio-pci), ROOT/dev/vfio/devices/vfioK and ROOT/dev/iommu as
  *    character devices 1:3 (the numbers of /dev/null), and "1:3\n" in every
@@ -39,8 +40,7 @@
  * vfio-pci; bridges to pcieport; the host bridge to nothing.
  *
  * Not modelled: files the VFIO clients we target do not read (resourceN,
- * rom, uevent, modalias, power/, msi_irqs/, link attributes), the
- * debugfs tree, writes to the tree having any effect (only the shim's
+ * rom, uevent, modalias, power/, msi_irqs/, link attributes), writes to the tree having any effect (only the shim's
  * interception of sriov_numvfs, through vfio_sysfs_set_numvfs(), changes
  * anything), and other PCI domains than 0000.  `config` is a snapshot
  * taken when the directory is written, not live.
@@ -113,6 +113,21 @@ PcieFn *vfio_sysfs_find(EmuSim *sim, const char *bdf_name);
  * something could not be written; the tree is then incomplete.
  */
 gboolean vfio_sysfs_build(EmuSim *sim, const char *root, GError **error);
+
+/**
+ * vfio_sysfs_refresh_debugfs:
+ * Rewrites ROOT/sys/kernel/debug/iommu/intel/ from the current state of
+ * the platform's VT-d units and memory: iommu_regset,
+ * dmar_translation_struct, invalidation_queue, ir_translation_struct and
+ * one BDF/domain_translation_struct (and BDF/PASID/...) per present
+ * context (PASID) entry, in the layouts of Linux's intel-iommu debugfs
+ * (src/explain/dump.h).  vfio_sysfs_build() calls it once; the shim calls
+ * it after it changed mappings, since the files are snapshots.  Old
+ * per-device files are removed first.
+ * Returns: FALSE with @error naming the path when a file could not be
+ * written.
+ */
+gboolean vfio_sysfs_refresh_debugfs(EmuSim *sim, const char *root, GError **error);
 
 /**
  * vfio_sysfs_set_numvfs:
