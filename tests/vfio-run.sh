@@ -151,13 +151,11 @@ check "--help exits 0" test $? -eq 0
 check "--help is a man page" grep -q "^SYNOPSIS" "$tmp/help.out"
 
 # --tree keeps the tree; the preload default comes from VTDSIM_VFIO_PRELOAD
-lib="$top_builddir/.libs/libvtdsim.so"
-if [ -f "$lib" ]; then
-    VTDSIM_VFIO_PRELOAD="$lib" "$R" --tree "$tmp/keep" -- sh -c 'echo "$LD_PRELOAD"' > "$tmp/pre.out" 2>&1
-    check "VTDSIM_VFIO_PRELOAD is preloaded by default" grep -q "libvtdsim.so$" "$tmp/pre.out"
-else
-    "$R" --preload none --tree "$tmp/keep" -- true
-fi
+# (an empty file stands in for the shim: ld.so complains on stderr and goes on)
+: > "$tmp/fake-shim.so"
+LD_PRELOAD= VTDSIM_VFIO_PRELOAD="$tmp/fake-shim.so" "$R" --tree "$tmp/keep" -- sh -c 'echo "$LD_PRELOAD"' \
+    > "$tmp/pre.out" 2> /dev/null
+check "VTDSIM_VFIO_PRELOAD is preloaded by default" grep -qx "$tmp/fake-shim.so" "$tmp/pre.out"
 check "--tree keeps the tree" test -L "$tmp/keep/sys/bus/pci/devices/0000:00:01.0"
 check "--tree leaves no staging directories" test ! -e "$tmp/keep/.vtdsim-run-stage"
 
