@@ -196,12 +196,14 @@ START_TEST(q35_links_resolve)
     int g = pcie_fn_group(edu);
     ck_assert_int_ge(g, 0);
     const char *d = "sys/bus/pci/devices/0000:00:01.0";
-    ck_assert_str_eq(link_of(&f, d), "../../../devices/pci0000:00/0000:00:01.0");
+    g_autofree char *dlink = link_of(&f, d);
+    ck_assert_str_eq(dlink, "../../../devices/pci0000:00/0000:00:01.0");
     assert_resolves(&f, d, "sys/devices/pci0000:00/0000:00:01.0");
     g_autofree char *gl = g_strdup_printf("%s/iommu_group", d);
     g_autofree char *gwant = g_strdup_printf("../../../kernel/iommu_groups/%d", g);
     g_autofree char *gdir = g_strdup_printf("sys/kernel/iommu_groups/%d", g);
-    ck_assert_str_eq(link_of(&f, gl), gwant);
+    g_autofree char *glink = link_of(&f, gl);
+    ck_assert_str_eq(glink, gwant);
     assert_resolves(&f, gl, gdir);
     g_autofree char *greal = real_of(&f, gl);
     g_autofree char *gbase = g_path_get_basename(greal);
