@@ -507,6 +507,36 @@ START_TEST(sriov_numvfs_errors)
 }
 END_TEST
 
+START_TEST(sriov_numvfs_shared_group)
+{
+    /* no ACS above the NIC: its VFs join the group of the ports and the PF */
+    Fix f;
+    fix_open(&f, TEST_SRC_PATH("tests/platforms/sriov-noacs.platform"));
+    PcieFn *nic = find(&f, "03:00.0");
+    int g = pcie_fn_group(nic);
+    ck_assert_int_eq(pcie_fn_group(find(&f, "00:1c.0")), g);
+    GError *err = NULL;
+    ck_assert_msg(vfio_sysfs_set_numvfs(f.sim, f.root, nic, 3, &err), "%s", err ? err->message : "?");
+    g_autofree char *gdir = g_strdup_printf("sys/kernel/iommu_groups/%d", g);
+    g_autofree char *gn = g_strdup_printf("dev/vfio/%d", g);
+    for (unsigned n = 0; n < 3; n++) {
+        ck_assert_int_eq(pcie_fn_group(pcie_fn_vf(nic, n)), g);
+        g_autofree char *gl = g_strdup_printf("sys/bus/pci/devices/0000:03:02.%u/iommu_group", n);
+        assert_resolves(&f, gl, gdir);
+    }
+    g_autofree char *extra = g_strdup_printf("sys/kernel/iommu_groups/%d", g + 3);
+    ck_assert(!exists(&f, extra));
+    ck_assert(vfio_sysfs_set_numvfs(f.sim, f.root, nic, 0, &err));
+    ck_assert_int_eq(pcie_fn_group(nic), g);
+    ck_assert(exists(&f, gdir));
+    assert_node(&f, gn);
+    ck_assert(!exists(&f, "sys/bus/pci/devices/0000:03:02.0"));
+    g_autofree char *vfl = g_strdup_printf("%s/devices/0000:03:02.0", gdir);
+    ck_assert(!exists(&f, vfl));
+    fix_close(&f);
+}
+END_TEST
+
 static Suite *suite_vfio_sysfs(void)
 {
     Suite *s = suite_create("vfio_sysfs");
@@ -521,6 +551,7 @@ static Suite *suite_vfio_sysfs(void)
     tcase_add_test(tc, sriov_tree);
     tcase_add_test(tc, sriov_numvfs_cycle);
     tcase_add_test(tc, sriov_numvfs_errors);
+    tcase_add_test(tc, sriov_numvfs_shared_group);
     suite_add_tcase(s, tc);
     return s;
 }

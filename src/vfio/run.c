@@ -212,7 +212,7 @@ static void enter_namespace(int fd)
             child_fail(fd, "cannot write the user namespace's uid/gid maps: %s", g_strerror(errno));
         }
     }
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
         child_fail(fd, "cannot make mount propagation private: %s", g_strerror(errno));
     }
 }
@@ -248,7 +248,7 @@ static void make_mount_point(int fd, const char *path, bool dir)
 
 static void bind_mount(int fd, const char *src, const char *dst, bool rec)
 {
-    if (mount(src, dst, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0) {
+    if (mount(src, dst, "none", MS_BIND | (rec ? MS_REC : 0), NULL) < 0) {
         child_fail(fd, "cannot bind-mount %s on %s: %s", src, dst, g_strerror(errno));
     }
 }
@@ -312,7 +312,7 @@ static void graft(int fd, const char *root, const char *stage, const char *paren
         make_mount_point(fd, dst, S_ISDIR(st.st_mode));
         bind_mount(fd, src, dst, false);
     }
-    if (mount(stage, parent, NULL, MS_MOVE, NULL) < 0) {
+    if (mount(stage, parent, "none", MS_MOVE, NULL) < 0) {
         child_fail(fd, "cannot move the grafted %s into place: %s", parent, g_strerror(errno));
     }
 }

@@ -663,6 +663,22 @@ static gboolean add_fn(const Tree *t, PcieFn *fn, GError **error)
     return TRUE;
 }
 
+/* Whether the group directory @devs_abs lists a vfio-pci function other than @except. */
+static bool group_has_vfio_fn(const Tree *t, const char *devs_abs, PcieFn *except)
+{
+    GDir *d = g_dir_open(devs_abs, 0, NULL);
+    bool found = false;
+    const char *name;
+    while (d && !found && (name = g_dir_read_name(d))) {
+        PcieFn *x = vfio_sysfs_find(t->sim, name);
+        found = x && x != except && is_vfio_fn(x);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    return found;
+}
+
 /* Removes what add_fn() wrote for @fn (a VF about to disappear). */
 static gboolean remove_fn(const Tree *t, PcieFn *fn, GError **error)
 {
@@ -695,11 +711,13 @@ static gboolean remove_fn(const Tree *t, PcieFn *fn, GError **error)
         if (!remove_rel(t, gback, error)) {
             return FALSE;
         }
+        g_autofree char *node = g_strdup_printf("dev/vfio/%d", g);
         if (rmdir(gdevs_abs) == 0) {   /* the group is empty now */
-            g_autofree char *node = g_strdup_printf("dev/vfio/%d", g);
             if (!remove_rel(t, gdir, error) || !remove_rel(t, node, error)) {
                 return FALSE;
             }
+        } else if (!group_has_vfio_fn(t, gdevs_abs, fn) && !remove_rel(t, node, error)) {
+            return FALSE;   /* only bridges are left: no VFIO group any more */
         }
     }
     int k = vfio_sysfs_cdev_index(t->sim, fn);

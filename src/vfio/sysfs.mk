@@ -15,4 +15,4 @@ tests_check_vfio_sysfs_CFLAGS = $(TEST_CFLAGS)
 tests_check_vfio_sysfs_LDADD = $(TEST_LDADD)
 
 TESTS += tests/vfio-run.sh
-EXTRA_DIST += tests/vfio-run.sh docs/vfio-sysfs.md
+EXTRA_DIST += tests/vfio-run.sh docs/vfio-sysfs.md tests/platforms/sriov-noacs.platform
