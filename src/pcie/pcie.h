@@ -405,6 +405,8 @@ uint16_t pcie_cap_sriov_init(PcieFn *fn, const PcieSriovParams *params);
 /** Number of VFs currently enabled. */
 unsigned pcie_fn_num_vfs(PcieFn *pf);
 PcieFn *pcie_fn_vf(PcieFn *pf, unsigned index);
+/** Per-VF size of VF BAR @idx (0..5) of SR-IOV PF @pf, 0 when absent or @pf has no SR-IOV. */
+uint64_t pcie_fn_sriov_vf_bar_size(PcieFn *pf, unsigned idx);
 /** Lets a PF's vf_added hook attach a model to a VF. */
 void pcie_fn_set_ops(PcieFn *fn, const PcieFnOps *ops, void *opaque);
 

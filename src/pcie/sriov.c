@@ -141,6 +141,12 @@ uint64_t pcie_sriov_vf_bar_base(PcieFn *pf, unsigned idx)
     return a;
 }
 
+uint64_t pcie_fn_sriov_vf_bar_size(PcieFn *pf, unsigned idx)
+{
+    g_assert(idx < 6);
+    return pf->sriov_cap ? pf->sriov.vf_bar_size[idx] : 0;
+}
+
 unsigned pcie_fn_num_vfs(PcieFn *pf)
 {
     return pf->vfs ? pf->vfs->len : 0;
