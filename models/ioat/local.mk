@@ -7,3 +7,4 @@ TESTS += tests/check_ioat
 tests_check_ioat_SOURCES = tests/check_ioat.c tests/check_util.h tests/fixture_pcie.h
 tests_check_ioat_CFLAGS = $(TEST_CFLAGS)
 tests_check_ioat_LDADD = $(TEST_LDADD)
+EXTRA_DIST += traces/platforms/ioat.platform
