@@ -8,3 +8,4 @@ tests_check_ioat_SOURCES = tests/check_ioat.c tests/check_util.h tests/fixture_p
 tests_check_ioat_CFLAGS = $(TEST_CFLAGS)
 tests_check_ioat_LDADD = $(TEST_LDADD)
 EXTRA_DIST += traces/platforms/ioat.platform
+EXTRA_DIST += docs/ioat.md
