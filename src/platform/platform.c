@@ -24,6 +24,7 @@
 #include "inject/inject_hook.h"
 #include "models/edu/edu.h"
 #include "models/endpoint/endpoint.h"
+#include "models/ioat/ioat.h"
 #include "models/vtd/vtd.h"
 #include "pcie/ats.h"
 
@@ -613,6 +614,11 @@ static const char *const port_keys[] = {
     "type", "bdf", "parent", "vendor", "device", "acs", "acs-cap", "downstream", NULL
 };
 static const char *const edu_keys[] = { "type", "bdf", "parent", NULL };
+static const char *const ioat_keys[] = { "type", "bdf", "parent", "xfercap", "channels", NULL };
+static const char *const ioat_sriov_keys[] = {
+    "type", "bdf", "parent", "xfercap", "channels", "sriov-total-vfs", "sriov-offset",
+    "sriov-stride", "sriov-vf-device", NULL
+};
 
 /* Where a device goes: its parent bridge and its devfn on the parent's secondary bus. */
 static gboolean pf_placement(Platform *p, const PfFile *pf, const char *group, PcieFn **parent,
@@ -847,6 +853,65 @@ static gboolean build_edu(Platform *p, const PfFile *pf, const char *group, cons
     }
     pcie_fn_set_name(edu_fn(d), name);
     g_hash_table_insert(p->devices, g_strdup(name), edu_fn(d));
+    return TRUE;
+}
+
+/* An I/OAT DMA engine (models/ioat); with SR-IOV, a PF whose VFs are copy engines too. */
+static gboolean build_ioat(Platform *p, const PfFile *pf, const char *group, const char *name,
+                           bool sriov, GError **error)
+{
+    if (!pf_check_keys(pf, group, sriov ? ioat_sriov_keys : ioat_keys, error)) {
+        return FALSE;
+    }
+    PcieFn *parent;
+    uint8_t devfn;
+    IoatParams ip;
+    ioat_params_default(&ip);
+    uint64_t xfercap = ip.xfercap, channels = ip.channels;
+    uint64_t total = 4, off = ip.vf_offset, stride = ip.vf_stride, vfdev = ip.vf_device_id;
+    if (!pf_placement(p, pf, group, &parent, &devfn, error) ||
+        !pf_u64(pf, group, "xfercap", &xfercap, 31, error) ||
+        !pf_u64(pf, group, "channels", &channels, IOAT_MAX_CHANNELS, error)) {
+        return FALSE;
+    }
+    if (sriov && (!pf_u64(pf, group, "sriov-total-vfs", &total, 0xffff, error) ||
+                  !pf_u64(pf, group, "sriov-offset", &off, 0xffff, error) ||
+                  !pf_u64(pf, group, "sriov-stride", &stride, 0xffff, error) ||
+                  !pf_u64(pf, group, "sriov-vf-device", &vfdev, 0xffff, error))) {
+        return FALSE;
+    }
+    if (xfercap < 5) {
+        return pf_fail(error, pf, group, "xfercap", "expected 5..31 (log2 of the largest transfer)");
+    }
+    if (channels < 1) {
+        return pf_fail(error, pf, group, "channels", "expected 1..%u", IOAT_MAX_CHANNELS);
+    }
+    if (sriov && total < 1) {
+        return pf_fail(error, pf, group, "sriov-total-vfs", "an SR-IOV PF needs at least 1 VF");
+    }
+    if (sriov && !off) {
+        return pf_fail(error, pf, group, "sriov-offset", "First VF Offset must not be 0");
+    }
+    if (sriov && total > 1 && !stride) {
+        return pf_fail(error, pf, group, "sriov-stride", "VF Stride must not be 0 with more than one VF");
+    }
+    ip.xfercap = (unsigned)xfercap;
+    ip.channels = (unsigned)channels;
+    if (sriov) {
+        ip.total_vfs = (uint16_t)total;
+        ip.vf_offset = (uint16_t)off;
+        ip.vf_stride = (uint16_t)stride;
+        ip.vf_device_id = (uint16_t)vfdev;
+    }
+    GError *err = NULL;
+    IoatDevice *d = ioat_new(p->fabric, parent, devfn, &ip, &err);
+    if (!d) {
+        pf_fail(error, pf, group, NULL, "%s", err->message);
+        g_error_free(err);
+        return FALSE;
+    }
+    pcie_fn_set_name(ioat_fn(d), name);
+    g_hash_table_insert(p->devices, g_strdup(name), ioat_fn(d));
     return TRUE;
 }
 
@@ -1172,6 +1237,8 @@ static EmuSim *platform_build(const char *text, const char *source, GError **err
             ok = build_edu(p, &pf, g, name, error);
         } else if (!strcmp(type, "endpoint")) {
             ok = build_endpoint(p, &pf, g, name, error);
+        } else if (!strcmp(type, "ioat") || !strcmp(type, "ioat-sriov")) {
+            ok = build_ioat(p, &pf, g, name, !strcmp(type, "ioat-sriov"), error);
         } else if (!strcmp(type, "root-port") || !strcmp(type, "switch")) {
             ok = build_port(p, &pf, g, name, type, error);
         } else {
