@@ -10,3 +10,18 @@ TESTS += tests/check_vfio_shim
 tests_check_vfio_shim_SOURCES = tests/check_vfio_shim.c tests/check_util.h
 tests_check_vfio_shim_CFLAGS = $(TEST_CFLAGS)
 tests_check_vfio_shim_LDADD = $(TEST_LDADD)
+
+# libvtdsim-vfio.so, preloaded by vtdsim-run into VFIO programs.  The
+# convenience library's symbols stay inside it (--exclude-libs), so only the
+# interposed libc entry points are visible to the client.
+pkglib_LTLIBRARIES = libvtdsim-vfio.la
+libvtdsim_vfio_la_SOURCES = src/vfio/preload.c src/vfio/preload_numvfs.c src/vfio/preload_numvfs.h
+libvtdsim_vfio_la_LIBADD = libvtdsim-internal.la $(JSON_LIBS) $(GLIB_LIBS) -ldl -lm
+libvtdsim_vfio_la_LDFLAGS = -module -avoid-version -shared -Wl,--exclude-libs,ALL
+
+# A VFIO program written against <linux/vfio.h> (vfio.rst flow + IOAT), run by vfio-shim.sh
+check_PROGRAMS += tests/vfio/vfio_rst
+tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c
+TESTS += tests/vfio-shim.sh
+EXTRA_DIST += tests/vfio-shim.sh
+AM_TESTS_ENVIRONMENT += VTDSIM_SANITIZERS='$(enable_sanitizers)'; export VTDSIM_SANITIZERS;

@@ -275,10 +275,14 @@ void vfio_shim_stop_thread(VfioShim *s)
     s->thread = NULL;
 }
 
-void vfio_shim_forget_thread(VfioShim *s)
+void vfio_shim_atfork_child(VfioShim *s)
 {
+    /* the parent's thread does not exist here, and the inherited lock names the parent's thread */
     s->thread = NULL;
     g_atomic_int_set(&s->thread_run, 0);
+    mmio_trap_atfork_child();
+    g_rec_mutex_init(&s->lock);
+    vfio_shim_start_thread(s);
 }
 
 /* ---- the fd table ----------------------------------------------------------------------- */
@@ -1082,11 +1086,14 @@ void vfio_shim_report_faults(VfioShim *s, GString *out)
                 continue;
             }
             unsigned sid = (unsigned)vtd_frcd_SID(&fr);
+            /* {T1, T2}: 00 write, 10 read, 01 page request, 11 AtomicOp (VtdFaultType) */
+            unsigned type = (unsigned)(vtd_frcd_T1(&fr) << 1 | vtd_frcd_T2(&fr));
+            static const char *const kinds[] = { "Write", "PGREQ", "Read", "Atomic" };
             unsigned reason = (unsigned)vtd_frcd_FR(&fr);
             g_string_append_printf(out,
                                    "DMAR: [DMA %s] Request device [%02x:%02x.%d] fault addr 0x%" G_GINT64_MODIFIER
                                    "x [fault reason 0x%02x] %s\n",
-                                   vtd_frcd_T2(&fr) ? "Read" : "Write", PCIE_BUS(sid), PCIE_DEV(sid),
+                                   kinds[type & 3], PCIE_BUS(sid), PCIE_DEV(sid),
                                    PCIE_FN(sid), vtd_frcd_FI(&fr) << 12, reason, vtd_fault_reason_name(reason));
         }
     }

@@ -125,8 +125,13 @@ void vfio_shim_advance(VfioShim *s, uint64_t ps);
 /** Starts (again, e.g. in a forked child) the background thread; idempotent. */
 void vfio_shim_start_thread(VfioShim *s);
 void vfio_shim_stop_thread(VfioShim *s);
-/** In a forked child: forgets the parent's thread (which does not exist there) without joining it. */
-void vfio_shim_forget_thread(VfioShim *s);
+/**
+ * vfio_shim_atfork_child:
+ * In a forked child, when the parent held vfio_shim_lock() over fork():
+ * fresh locks, and the background thread started again (threads do not
+ * survive fork).  The child's simulation is its own copy from then on.
+ */
+void vfio_shim_atfork_child(VfioShim *s);
 
 /** Appends a one-line-per-record report of the VT-d fault records of every unit. */
 void vfio_shim_report_faults(VfioShim *s, GString *out);
