@@ -22,6 +22,6 @@ libvtdsim_vfio_la_LDFLAGS = -module -avoid-version -shared -Wl,--exclude-libs,AL
 # A VFIO program written against <linux/vfio.h> (vfio.rst flow + IOAT), run by vfio-shim.sh
 check_PROGRAMS += tests/vfio/vfio_rst
 tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c
-TESTS += tests/vfio-shim.sh
-EXTRA_DIST += tests/vfio-shim.sh
+TESTS += tests/vfio-shim.sh tests/vfio-qemu.sh
+EXTRA_DIST += tests/vfio-shim.sh tests/vfio-qemu.sh
 AM_TESTS_ENVIRONMENT += VTDSIM_SANITIZERS='$(enable_sanitizers)'; export VTDSIM_SANITIZERS;

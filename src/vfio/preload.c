@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "vfio/shim.h"
+#include "vfio/vfio_abi.h"
 #include "vfio/mmio_trap.h"
 #include "vfio/preload_numvfs.h"
 #include "vtdsim/platform.h"
@@ -344,6 +345,48 @@ VTDSIM_EXPORT int fcntl64(int fd, int cmd, ...)
 
 /* ---- the VFIO calls -------------------------------------------------------------------- */
 
+static const char *request_name(unsigned long req)
+{
+    switch (req) {
+#define VFIO_ABI_CASE(n, name) \
+    case VFIO_ABI_REQ(n):      \
+        return #name;
+        VFIO_ABI_REQUESTS(VFIO_ABI_CASE)
+#undef VFIO_ABI_CASE
+    default:
+        return NULL;
+    }
+}
+
+/*
+ * $VTDSIM_VFIO_LOG names a file that gets one line per VFIO ioctl: fd,
+ * request, result (errno name on failure).  For users finding out what
+ * their program asked and what the "kernel" said.
+ */
+static void log_ioctl(int fd, unsigned long req, long r)
+{
+    const char *path = getenv("VTDSIM_VFIO_LOG");
+    if (!path || !*path) {
+        return;
+    }
+    FILE *f = REAL(fopen)(path, "a");
+    if (!f) {
+        return;
+    }
+    const char *name = request_name(req);
+    if (name) {
+        fprintf(f, "%d fd %d %s", (int)getpid(), fd, name);
+    } else {
+        fprintf(f, "%d fd %d 0x%lx", (int)getpid(), fd, req);
+    }
+    if (r < 0) {
+        fprintf(f, " -> -1 %s\n", strerrorname_np((int)-r) ? strerrorname_np((int)-r) : "?");
+    } else {
+        fprintf(f, " -> %ld\n", r);
+    }
+    fclose(f);
+}
+
 VTDSIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
@@ -354,6 +397,7 @@ VTDSIM_EXPORT int ioctl(int fd, unsigned long req, ...)
         return REAL(ioctl)(fd, req, arg);
     }
     long r = vfio_shim_ioctl(P.shim, fd, req, arg);
+    log_ioctl(fd, req, r);
     if (r < 0) {
         errno = (int)-r;
         return -1;
@@ -381,6 +425,24 @@ VTDSIM_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
 VTDSIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 {
     return pread(fd, buf, n, off);
+}
+
+/* _FORTIFY_SOURCE pread (QEMU calls __pread64_chk); @buflen is the object size the compiler knew */
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+
+VTDSIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+    if (n > buflen) {
+        fprintf(stderr, "vtdsim-vfio: pread of %zu bytes into a %zu-byte buffer\n", n, buflen);
+        abort();    /* what glibc's __chk_fail does: the program's own overflow */
+    }
+    return pread(fd, buf, n, off);
+}
+
+VTDSIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+    return __pread_chk(fd, buf, n, off, buflen);
 }
 
 VTDSIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
