@@ -25,3 +25,13 @@ tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c
 TESTS += tests/vfio-shim.sh tests/vfio-qemu.sh
 EXTRA_DIST += tests/vfio-shim.sh tests/vfio-qemu.sh
 AM_TESTS_ENVIRONMENT += VTDSIM_SANITIZERS='$(enable_sanitizers)'; export VTDSIM_SANITIZERS;
+
+# A DPDK dmadev program on DPDK's own ioat PMD (real client), when libdpdk is installed
+if HAVE_DPDK
+check_PROGRAMS += tests/vfio/dpdk_ioat
+tests_vfio_dpdk_ioat_SOURCES = tests/vfio/dpdk_ioat.c
+tests_vfio_dpdk_ioat_CFLAGS = $(DPDK_CFLAGS) -DALLOW_EXPERIMENTAL_API
+tests_vfio_dpdk_ioat_LDADD = $(DPDK_LIBS)
+endif
+TESTS += tests/vfio-dpdk.sh
+EXTRA_DIST += tests/vfio-dpdk.sh tests/vfio/dpdk_ioat.c

@@ -162,6 +162,7 @@ static VfioShim *shim_get(void)
             fprintf(stderr, "vtdsim-vfio: %s\n", err ? err->message : "cannot build the simulation");
             P.failed = true;
         } else {
+            numvfs_sync_from_tree(P.shim);
             pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
             atexit(write_report);
             vfio_shim_start_thread(P.shim);
@@ -290,6 +291,15 @@ VTDSIM_EXPORT int close(int fd)
 
 static int after_dup(int oldfd, int newfd)
 {
+    if (newfd >= 0 && newfd != oldfd) {
+        /* shells write "echo N > sriov_numvfs" through a dup2 of the opened fd onto stdout */
+        numvfs_forget(newfd);
+        const char *p = numvfs_path(oldfd);
+        if (p) {
+            g_autofree char *copy = g_strdup(p);
+            numvfs_track(newfd, copy);
+        }
+    }
     if (newfd >= 0 && owned(oldfd)) {
         vfio_shim_dup(P.shim, oldfd, newfd);
     } else if (newfd >= 0 && owned(newfd)) {

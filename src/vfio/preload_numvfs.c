@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "vfio/sysfs.h"
+#include "platform/platform.h"
 
 #define NUMVFS_FDS 64
 
@@ -101,4 +102,45 @@ int numvfs_write(VfioShim *s, const char *path, const char *buf, size_t n)
     }
     vfio_shim_unlock(s);
     return ret;
+}
+
+typedef struct SyncCtx {
+    EmuSim *sim;
+    const char *root;
+    GPtrArray *pfs;
+} SyncCtx;
+
+static void collect_pf(PcieFn *fn, void *opaque)
+{
+    SyncCtx *c = opaque;
+    if (!pcie_fn_is_vf(fn) && pcie_fn_find_ext_cap(fn, 0x10)) {
+        g_ptr_array_add(c->pfs, fn);
+    }
+}
+
+void numvfs_sync_from_tree(VfioShim *s)
+{
+    const char *root = g_getenv("VTDSIM_SYSFS_ROOT");
+    if (!root || !*root) {
+        return;
+    }
+    vfio_shim_lock(s);
+    SyncCtx c = { vfio_shim_sim(s), root, g_ptr_array_new() };
+    pcie_fabric_foreach(platform_get(c.sim)->fabric, collect_pf, &c);
+    for (guint i = 0; i < c.pfs->len; i++) {
+        PcieFn *pf = g_ptr_array_index(c.pfs, i);
+        g_autofree char *bdf = vfio_sysfs_bdf_name(pf);
+        g_autofree char *path = g_build_filename(root, "sys/bus/pci/devices", bdf, "sriov_numvfs", NULL);
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(path, &text, NULL, NULL)) {
+            continue;
+        }
+        unsigned long n = strtoul(text, NULL, 10);
+        g_autoptr(GError) err = NULL;
+        if (n && !vfio_sysfs_set_numvfs(c.sim, root, pf, (unsigned)n, &err)) {
+            g_printerr("vtdsim-vfio: %s: %s\n", path, err->message);
+        }
+    }
+    g_ptr_array_unref(c.pfs);
+    vfio_shim_unlock(s);
 }

@@ -22,4 +22,13 @@ void numvfs_forget(int fd);
 /** Applies a write of @buf to @path: 0, or -errno (EINVAL syntax, ERANGE, EBUSY, ENODEV). */
 int numvfs_write(VfioShim *s, const char *path, const char *buf, size_t n);
 
+/**
+ * numvfs_sync_from_tree:
+ * Brings a freshly built simulation in line with the tree: every PF whose
+ * sriov_numvfs file says N > 0 (written by an earlier program of the same
+ * vtdsim-run session) gets its N VFs enabled, so all programs of a
+ * session see the same functions and groups.
+ */
+void numvfs_sync_from_tree(VfioShim *s);
+
 #endif
