@@ -302,6 +302,10 @@ START_TEST(test_platform_errors_name_line)
         { "[platform]\n[device a]\ntype = endpoint\nbdf = 00:02.0\nbar0 = mem64:3K\n", NULL },
         { "[platform]\n[widget]\n", "bad.platform:2: [widget]: unknown group (expected [platform], [chipset], [timing], [device NAME] or [vtd NAME])" },
         { "[platform\n", "bad.platform:1: malformed group header '[platform' (expected [name])" },
+        /* a VF's MSI-X table needs its VF BAR: refused at load, never an abort at VF Enable */
+        { "[platform]\n[device a]\ntype = endpoint\nbdf = 00:02.0\nbar0 = mem64:1M\nbar3 = mem64:16K\n"
+          "msix = 8\nmsix-bar = 3\nsriov-total-vfs = 2\nsriov-offset = 1\nsriov-stride = 1\n"
+          "sriov-vf-bar0 = mem64:64K\n", NULL },
     };
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *m = load_error(cases[i].text);

@@ -272,6 +272,15 @@ PcieFn *endpoint_new(PcieFabric *f, PcieFn *parent, uint8_t devfn, const Endpoin
                         "msix %u: at most 2048 vectors", p->msix_vectors);
             return NULL;
         }
+        /* each VF carries its own table in its VF BAR of the same number: check it now, not at VF Enable */
+        const EndpointBar *vb = &p->sriov_vf_bar[p->msix_bar < 6 ? p->msix_bar : 0];
+        if (p->sriov_total_vfs && (vb->size < 16ull * p->msix_vectors * 2 || (vb->flags & PCIE_BAR_IO))) {
+            g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                        "sriov-vf-bar%u must be a memory BAR of at least %u bytes: the VFs' MSI-X tables "
+                        "live there (msix-bar = %u)",
+                        p->msix_bar, 32 * p->msix_vectors, p->msix_bar);
+            return NULL;
+        }
     }
     if (p->msi_vectors > 32 || (p->msi_vectors & (p->msi_vectors - 1))) {
         g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
