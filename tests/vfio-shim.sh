@@ -34,15 +34,16 @@ if [ "${VTDSIM_SANITIZERS:-no}" = yes ]; then
     ASAN_OPTIONS=detect_leaks=0; export ASAN_OPTIONS
 fi
 
-VTDSIM_VFIO_REPORT="$tmp/faults.log"; export VTDSIM_VFIO_REPORT
-"$R" --preload none --platform "$P" -- env LD_PRELOAD="$preload" \
+"$R" --preload none --platform "$P" --faults "$tmp/faults.log" -- env LD_PRELOAD="$preload" \
     "$top_builddir/tests/vfio/vfio_rst" 0000:00:04.0 > "$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
 check "vfio_rst passes on the simulated IOAT (exit $rc)" test $rc -eq 0
 check "every step ran" grep -q "^PASSED: 0 failure" "$tmp/out"
-check "the fault of the unmapped copy is reported by the shim" \
-    grep -q "Request device \[00:04.0\] fault addr 0x200000000" "$tmp/faults.log"
+check "vtdsim-run --faults reports the fault of the unmapped copy" \
+    grep -q "^pid [0-9]*: DMAR: \[DMA Write\] Request device \[00:04.0\] fault addr 0x200000000 \[fault reason 0x05\]" "$tmp/faults.log"
+check "and the read fault after the unmap" \
+    grep -q "^pid [0-9]*: DMAR: \[DMA Read\] Request device \[00:04.0\] fault addr 0x0 " "$tmp/faults.log"
 cat "$tmp/faults.log"
 
 # Without vtdsim-run's tree the program cannot find its group: a clear error, not a crash.

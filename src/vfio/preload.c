@@ -24,9 +24,10 @@
  * creates VFs synchronously in that write and the shim must do the same in
  * the client's simulation.
  *
- * At exit, when $VTDSIM_VFIO_REPORT names a file, the VT-d fault records
- * of the run are written there in the kernel-log format (vtdsim-run uses
- * it to report DMA faults of the client).
+ * At exit, when $VTDSIM_VFIO_REPORT names a file ("%p" in it is replaced
+ * by the pid), the VT-d fault records of the run are written there in the
+ * kernel-log format; vtdsim-run collects them to report the DMA faults of
+ * the whole session.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -109,12 +110,19 @@ static void resolve_all(void)
 
 static void write_report(void)
 {
-    const char *path = getenv("VTDSIM_VFIO_REPORT");
-    if (!P.shim || !path || !*path) {
+    const char *tmpl = getenv("VTDSIM_VFIO_REPORT");
+    if (!P.shim || !tmpl || !*tmpl) {
         return;
     }
+    /* "%p" stands for the pid, so every process of a session (forks, shells) keeps its own report */
+    g_autofree char *pid = g_strdup_printf("%d", (int)getpid());
+    g_auto(GStrv) parts = g_strsplit(tmpl, "%p", -1);
+    g_autofree char *path = g_strjoinv(pid, parts);
     g_autoptr(GString) out = g_string_new(NULL);
     vfio_shim_report_faults(P.shim, out);
+    if (!out->len && strstr(tmpl, "%p")) {
+        return;    /* nothing to say, and nobody waits for this process's file */
+    }
     g_autoptr(GError) err = NULL;
     /* g_file_set_contents writes a temporary file and renames it: never a torn report */
     if (!g_file_set_contents(path, out->str, (gssize)out->len, &err)) {

@@ -69,7 +69,8 @@ static const char usage_text[] =
     "    vtdsim-run - run a VFIO program against a simulated VT-d/PCIe platform\n"
     "\n"
     "SYNOPSIS\n"
-    "    vtdsim-run [--platform FILE] [--tree DIR] [--preload LIB|none] [--] PROGRAM [ARGS...]\n"
+    "    vtdsim-run [--platform FILE] [--tree DIR] [--preload LIB|none] [--faults FILE]\n"
+    "               [--] PROGRAM [ARGS...]\n"
     "\n"
     "DESCRIPTION\n"
     "    Builds the platform described by FILE (default: the built-in q35 machine),\n"
@@ -89,12 +90,17 @@ static const char usage_text[] =
     "    --preload LIB     the VFIO shim to preload; 'none' preloads nothing.  Default:\n"
     "                      $VTDSIM_VFIO_PRELOAD if set, else\n"
     "                      " VTDSIM_PKGLIBDIR "/libvtdsim-vfio.so\n"
+    "    --faults FILE     write the VT-d fault records of every process of the session\n"
+    "                      to FILE (\"pid N: DMAR: ...\" lines, kernel-log format; empty\n"
+    "                      when nothing faulted).  Default: print them on standard error\n"
     "    -h, --help        this text\n"
     "\n"
     "ENVIRONMENT OF PROGRAM\n"
     "    VTDSIM_PLATFORM     absolute path of the platform file, empty for the built-in one\n"
     "    VTDSIM_SYSFS_ROOT   the tree's root directory (as seen from PROGRAM)\n"
     "    LD_PRELOAD          the shim library, prepended to any inherited value\n"
+    "    VTDSIM_VFIO_REPORT  where each process's shim writes its fault records, unless\n"
+    "                        already set (then the caller collects them)\n"
     "\n"
     "EXIT STATUS\n"
     "    PROGRAM's exit status, or 128+N when it was killed by signal N.  2 when\n"
@@ -106,6 +112,7 @@ typedef struct RunOpts {
     const char *platform;
     const char *tree;
     const char *preload;
+    const char *faults;
     char **argv;          /* PROGRAM ARGS..., borrowed from main's argv */
 } RunOpts;
 
@@ -138,8 +145,8 @@ static int parse_args(int argc, char **argv, RunOpts *o)
         if (a[0] != '-') {
             break;
         }
-        const char *names[] = { "--platform", "--tree", "--preload" };
-        const char **slots[] = { &o->platform, &o->tree, &o->preload };
+        const char *names[] = { "--platform", "--tree", "--preload", "--faults" };
+        const char **slots[] = { &o->platform, &o->tree, &o->preload, &o->faults };
         const char *val = NULL;
         for (size_t k = 0; k < G_N_ELEMENTS(names); k++) {
             size_t n = strlen(names[k]);
@@ -376,6 +383,10 @@ static G_GNUC_NORETURN void child(int fd, const RunOpts *o, const char *root, co
     mount_tree(fd, root);
     g_setenv("VTDSIM_PLATFORM", platform_abs ? platform_abs : "", TRUE);
     g_setenv("VTDSIM_SYSFS_ROOT", root, TRUE);
+    if (!g_getenv("VTDSIM_VFIO_REPORT")) {
+        g_autofree char *rep = g_build_filename(root, ".vtdsim-run-faults", "faults.%p", NULL);
+        g_setenv("VTDSIM_VFIO_REPORT", rep, TRUE);
+    }
     if (preload) {
         const char *old = g_getenv("LD_PRELOAD");
         g_autofree char *v = old && *old ? g_strdup_printf("%s:%s", preload, old) : g_strdup(preload);
@@ -396,6 +407,59 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
         return rmdir(path) < 0 ? -1 : 0;
     }
     return unlink(path) < 0 ? -1 : 0;
+}
+
+/*
+ * Collects the fault reports the session's processes left (one file per
+ * pid) into @out, or onto standard error when @out is NULL.  FALSE (with
+ * a message) when @out cannot be written.
+ */
+static gboolean report_faults(const char *root, const char *out)
+{
+    if (g_getenv("VTDSIM_VFIO_REPORT")) {
+        return TRUE;    /* the caller chose where reports go and collects them */
+    }
+    g_autofree char *dir = g_build_filename(root, ".vtdsim-run-faults", NULL);
+    g_autoptr(GString) all = g_string_new(NULL);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; d && (n = g_dir_read_name(d));) {
+        if (g_str_has_prefix(n, "faults.")) {
+            g_ptr_array_add(names, g_strdup(n));
+        }
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    for (guint i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        g_autofree char *path = g_build_filename(dir, n, NULL);
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(path, &text, NULL, NULL)) {
+            continue;
+        }
+        g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+        for (char **l = lines; *l; l++) {
+            if (**l) {
+                g_string_append_printf(all, "pid %s: %s\n", n + strlen("faults."), *l);
+            }
+        }
+        unlink(path);
+    }
+    rmdir(dir);
+    if (!out) {
+        if (all->len) {
+            fprintf(stderr, "vtdsim-run: VT-d faults recorded during the run:\n%s", all->str);
+        }
+        return TRUE;
+    }
+    g_autoptr(GError) err = NULL;
+    if (!g_file_set_contents(out, all->str, (gssize)all->len, &err)) {
+        fail("%s", err->message);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* Waits for @pid, forwarding SIGTERM and SIGHUP; returns its wait status. */
@@ -458,6 +522,7 @@ int main(int argc, char **argv)
     }
 
     g_autofree char *root = NULL;
+    g_autofree char *faults_dir = NULL;
     if (o.tree) {
         if (g_mkdir_with_parents(o.tree, 0755) < 0) {
             return fail("cannot create %s: %s", o.tree, g_strerror(errno));
@@ -478,6 +543,12 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    faults_dir = g_build_filename(root, ".vtdsim-run-faults", NULL);
+    if (g_mkdir_with_parents(faults_dir, 0777) < 0) {
+        rc = fail("cannot create %s: %s", faults_dir, g_strerror(errno));
+        goto out;
+    }
+    chmod(faults_dir, 01777);    /* programs that switch users still leave their reports */
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         rc = fail("pipe: %s", g_strerror(errno));
@@ -524,6 +595,9 @@ int main(int argc, char **argv)
         rc = 128 + WTERMSIG(status);
     } else {
         rc = WEXITSTATUS(status);
+    }
+    if (!len && !report_faults(root, o.faults)) {
+        rc = rc ? rc : EXIT_USAGE;
     }
 
 out:
