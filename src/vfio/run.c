@@ -89,7 +89,8 @@ static const char usage_text[] =
     "                      fresh temporary directory, removed when PROGRAM exits)\n"
     "    --preload LIB     the VFIO shim to preload; 'none' preloads nothing.  Default:\n"
     "                      $VTDSIM_VFIO_PRELOAD if set, else\n"
-    "                      " VTDSIM_PKGLIBDIR "/libvtdsim-vfio.so\n"
+    "                      " VTDSIM_PKGLIBDIR "/libvtdsim-vfio.so, else (in a build\n"
+    "                      tree) .libs/libvtdsim-vfio.so next to vtdsim-run\n"
     "    --faults FILE     write the VT-d fault records of every process of the session\n"
     "                      to FILE (\"pid N: DMAR: ...\" lines, kernel-log format; empty\n"
     "                      when nothing faulted).  Default: print them on standard error\n"
@@ -505,8 +506,16 @@ int main(int argc, char **argv)
 
     g_autofree char *preload = NULL;
     const char *pl = o.preload ? o.preload : g_getenv("VTDSIM_VFIO_PRELOAD");
+    g_autofree char *beside = NULL;
     if (!pl) {
         pl = VTDSIM_PKGLIBDIR "/libvtdsim-vfio.so";
+        /* run from a build tree: libtool leaves the library in .libs next to us */
+        g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+        g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+        beside = dir ? g_build_filename(dir, ".libs", "libvtdsim-vfio.so", NULL) : NULL;
+        if (access(pl, R_OK) < 0 && beside && access(beside, R_OK) == 0) {
+            pl = beside;
+        }
     }
     if (strcmp(pl, "none")) {
         if (access(pl, R_OK) < 0) {
