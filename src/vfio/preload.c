@@ -45,6 +45,7 @@
 
 #include "vfio/shim.h"
 #include "vfio/vfio_abi.h"
+#include "vfio/sysfs.h"
 #include "vfio/mmio_trap.h"
 #include "vfio/preload_numvfs.h"
 #include "vtdsim/platform.h"
@@ -405,6 +406,27 @@ static void log_ioctl(int fd, unsigned long req, long r)
     fclose(f);
 }
 
+/*
+ * The intel-iommu debugfs files of the tree are snapshots: after the page
+ * tables change they are rewritten, so a test that checks its mappings
+ * there (the kernel selftests read domain_translation_struct) sees them.
+ * Only device fds share request numbers with MAP/UNMAP (hot reset), and a
+ * spurious refresh is harmless.
+ */
+static void refresh_debugfs(void)
+{
+    const char *root = getenv("VTDSIM_SYSFS_ROOT");
+    if (!root || !*root || !P.shim) {
+        return;
+    }
+    g_autoptr(GError) err = NULL;
+    vfio_shim_lock(P.shim);
+    if (!vfio_sysfs_refresh_debugfs(vfio_shim_sim(P.shim), root, &err)) {
+        fprintf(stderr, "vtdsim-vfio: %s\n", err->message);
+    }
+    vfio_shim_unlock(P.shim);
+}
+
 VTDSIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
@@ -416,6 +438,9 @@ VTDSIM_EXPORT int ioctl(int fd, unsigned long req, ...)
     }
     long r = vfio_shim_ioctl(P.shim, fd, req, arg);
     log_ioctl(fd, req, r);
+    if (r >= 0 && (req == VFIO_ABI_IOMMU_MAP_DMA || req == VFIO_ABI_IOMMU_UNMAP_DMA || req == VFIO_ABI_SET_IOMMU)) {
+        refresh_debugfs();
+    }
     if (r < 0) {
         errno = (int)-r;
         return -1;
