@@ -76,6 +76,8 @@ struct ShimDevice {
     /* interrupts */
     int irq_index;             /* active MSI/MSI-X/INTx index, -1 none */
     GPtrArray *vectors;        /* ShimVector * of irq_index (MSI, MSI-X), NULL slots unbound */
+    unsigned msi_block;        /* MSI: first (destination, vector) pair of the block */
+    int msi_irte;              /* MSI: first IRTE of the block, -1 without remapping */
     int intx_fd, intx_unmask_fd, err_fd, req_fd;
     bool intx_masked;
     GPtrArray *traps;          /* ShimTrap * */
@@ -721,8 +723,36 @@ void shim_irq_fini(VfioShim *s)
     platform_set_intx_notify(s->p, NULL, NULL);
 }
 
-/* Allocates a unique (destination, vector) pair and, with remapping, an IRTE for it. */
-static ShimVector *vector_new(ShimDevice *d, unsigned index, unsigned sub, int efd)
+/*
+ * Allocates @n (a power of two) consecutive (destination, vector) pairs
+ * on one destination, the first aligned to @n - what a multi-message MSI
+ * needs without remapping, since the device ORs the message number into
+ * the data - and, with remapping, @n consecutive IRTEs accepting only the
+ * function's requester ID.  Returns the first pair's index k (vector
+ * 0x30 + k % 192 on destination k / 192); the IRTE of pair i is *@irte + i,
+ * or *@irte = -1 without remapping.
+ */
+static unsigned vector_block(ShimDevice *d, unsigned n, int *irte)
+{
+    VfioShim *s = d->shim;
+    unsigned k = s->next_vec % (192u * 256u);
+    while (((k % 192) + 0x30) % n || (k % 192) + n > 192) {
+        k = (k + 1) % (192u * 256u);
+    }
+    s->next_vec = k + n;
+    *irte = -1;
+    ShimUnit *u = shim_unit_for(s, d->fn);
+    if (u && u->ir) {
+        *irte = (int)(u->next_irte % (1u << SHIM_IRTE_LOG2));
+        if (*irte + n > (1u << SHIM_IRTE_LOG2)) {
+            *irte = 0;    /* wrap: a run binding more than 4096 vectors reuses entries */
+        }
+        u->next_irte = (unsigned)*irte + n;
+    }
+    return k;
+}
+
+static ShimVector *vector_new(ShimDevice *d, unsigned index, unsigned sub, int efd, unsigned k, int irte)
 {
     VfioShim *s = d->shim;
     ShimVector *v = g_new0(ShimVector, 1);
@@ -731,18 +761,15 @@ static ShimVector *vector_new(ShimDevice *d, unsigned index, unsigned sub, int e
     v->sub = sub;
     v->efd = efd;
     v->irte = -1;
-    /* vectors 0x30..0xef on destinations 0..255: 49152 pairs, never reused within a run */
-    unsigned k = s->next_vec++ % (192u * 256u);
     v->dest = (uint8_t)(k / 192);
     v->vector = (uint8_t)(0x30 + k % 192);
     ShimUnit *u = shim_unit_for(s, d->fn);
-    if (u && u->ir) {
+    if (irte >= 0 && u) {
         g_autoptr(GError) err = NULL;
-        unsigned irte = u->next_irte++ % (1u << SHIM_IRTE_LOG2);
-        if (vtd_drv_irte_set(u->drv, irte, pcie_fn_rid(d->fn), v->vector, v->dest, false, &err)) {
-            v->irte = (int)irte;
+        if (vtd_drv_irte_set(u->drv, (unsigned)irte, pcie_fn_rid(d->fn), v->vector, v->dest, false, &err)) {
+            v->irte = irte;
         } else {
-            g_printerr("vtdsim-vfio: IRTE %u: %s\n", irte, err->message);
+            g_printerr("vtdsim-vfio: IRTE %d: %s\n", irte, err->message);
         }
     }
     g_hash_table_replace(s->vectors, GUINT_TO_POINTER((unsigned)v->dest << 8 | v->vector), v);
@@ -869,14 +896,34 @@ static long set_msi(ShimDevice *d, unsigned index, unsigned start, unsigned coun
     bool first = d->irq_index < 0;
     if (first) {
         d->vectors = g_ptr_array_new();
-        g_ptr_array_set_size(d->vectors, (guint)(index == VFIO_ABI_PCI_MSI_IRQ ? start + count : total));
+        guint n = total;
+        if (index == VFIO_ABI_PCI_MSI_IRQ) {
+            /* Multiple Message Enable takes a power of two: round the vectors asked for up */
+            for (n = 1; n < start + count; n *= 2) {
+            }
+        }
+        g_ptr_array_set_size(d->vectors, n);
     } else if (index == VFIO_ABI_PCI_MSI_IRQ && start + count > d->vectors->len) {
         return -EINVAL;    /* MSI cannot grow once enabled */
+    }
+    if (index == VFIO_ABI_PCI_MSI_IRQ && first) {
+        /* MSI: one aligned block for all vectors the function will use, so message i lands on pair i */
+        d->msi_block = vector_block(d, d->vectors->len, &d->msi_irte);
     }
     for (unsigned i = start; i < start + count; i++) {
         ShimVector *old = g_ptr_array_index(d->vectors, i);
         vector_free(s, old);
-        ShimVector *v = fds[i - start] >= 0 ? vector_new(d, index, i, dup_fd(fds[i - start])) : NULL;
+        ShimVector *v = NULL;
+        if (fds[i - start] >= 0) {
+            if (index == VFIO_ABI_PCI_MSI_IRQ) {
+                v = vector_new(d, index, i, dup_fd(fds[i - start]), d->msi_block + i,
+                               d->msi_irte >= 0 ? d->msi_irte + (int)i : -1);
+            } else {
+                int irte;
+                unsigned k = vector_block(d, 1, &irte);
+                v = vector_new(d, index, i, dup_fd(fds[i - start]), k, irte);
+            }
+        }
         g_ptr_array_index(d->vectors, i) = v;
         if (index == VFIO_ABI_PCI_MSIX_IRQ) {
             msix_program(d, i, v);
@@ -887,13 +934,25 @@ static long set_msi(ShimDevice *d, unsigned index, unsigned start, unsigned coun
         pcie_fn_config_write(d->fn, (uint16_t)(d->msix_cap + MSIX_FLAGS), 2,
                              (f | MSIX_FLAGS_ENABLE) & ~MSIX_FLAGS_MASKALL);
     } else {
-        /* MSI: one message per vector would need consecutive data values; program vector 0 */
-        ShimVector *v0 = g_ptr_array_index(d->vectors, 0);
+        /*
+         * MSI: the function sends data | message number.  With remapping the
+         * address names the block's first IRTE with SHV set, so the unit adds
+         * the message number (the subhandle) to the handle; without, the data
+         * is the block's first vector, aligned to the block size.
+         */
         uint16_t f = (uint16_t)pcie_fn_config_read(d->fn, (uint16_t)(d->msi_cap + MSI_FLAGS), 2);
-        uint64_t addr = 0;
-        uint32_t data = 0;
-        if (v0) {
-            vector_message(v0, &addr, &data);
+        uint64_t addr;
+        uint32_t data;
+        if (d->msi_irte >= 0) {
+            vtd_drv_msi_remappable((unsigned)d->msi_irte, &addr, &data);
+            addr |= 1u << 3;    /* SHV */
+        } else {
+            addr = 0xfee00000ull | ((uint64_t)(d->msi_block / 192) << 12);
+            data = 0x30 + d->msi_block % 192;
+        }
+        unsigned mme = 0;
+        while ((1u << mme) < d->vectors->len) {
+            mme++;
         }
         uint16_t a = (uint16_t)(d->msi_cap + MSI_ADDR_LO);
         pcie_fn_config_write(d->fn, a, 4, (uint32_t)addr);
@@ -903,7 +962,8 @@ static long set_msi(ShimDevice *d, unsigned index, unsigned start, unsigned coun
         } else {
             pcie_fn_config_write(d->fn, (uint16_t)(a + 4), 2, data);
         }
-        pcie_fn_config_write(d->fn, (uint16_t)(d->msi_cap + MSI_FLAGS), 2, (f & ~0x70u) | MSI_FLAGS_ENABLE);
+        pcie_fn_config_write(d->fn, (uint16_t)(d->msi_cap + MSI_FLAGS), 2,
+                             (f & ~0x70u) | (mme << 4) | MSI_FLAGS_ENABLE);
     }
     d->irq_index = (int)index;
     return 0;
