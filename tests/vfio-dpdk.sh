@@ -8,31 +8,12 @@
 # only when DPDK is not installed (Debian packages libdpdk-dev and dpdk)
 # or mount namespaces are refused.
 set -u
-R="$top_builddir/vtdsim-run"
-S="$top_srcdir"
-LIB="$top_builddir/.libs/libvtdsim-vfio.so"
 PROG="$top_builddir/tests/vfio/dpdk_ioat"
 if [ ! -x "$PROG" ]; then
     echo "SKIP: DPDK not found at configure time (Debian packages libdpdk-dev and dpdk)"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # name, command...
-    name=$1; shift
-    if "$@"; then echo "PASS: $name"; else echo "FAIL: $name"; fail=1; fi
-}
-"$R" --preload none -- true > "$tmp/probe.out" 2>&1
-if [ $? -ne 0 ] && grep -q "namespace\|mount" "$tmp/probe.out"; then
-    echo "SKIP: mount namespaces not permitted here: $(cat "$tmp/probe.out")"
-    exit 77
-fi
-preload="$LIB"
-if [ "${VTDSIM_SANITIZERS:-no}" = yes ]; then
-    preload="$(${CC:-cc} -print-file-name=libasan.so):$LIB"
-    ASAN_OPTIONS=detect_leaks=0; export ASAN_OPTIONS
-fi
+. "$top_srcdir/tests/vfio-lib.sh"
 P="$S/traces/platforms/ioat.platform"
 VTDSIM_VFIO_REPORT="$tmp/faults.log"; export VTDSIM_VFIO_REPORT
 

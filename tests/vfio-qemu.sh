@@ -7,31 +7,12 @@
 # PCI tree over QMP and quits cleanly.  Skips (77) only when QEMU is not
 # installed or mount namespaces are refused.
 set -u
-R="$top_builddir/vtdsim-run"
-S="$top_srcdir"
-LIB="$top_builddir/.libs/libvtdsim-vfio.so"
 QEMU=$(command -v qemu-system-x86_64 || true)
 if [ -z "$QEMU" ]; then
     echo "SKIP: qemu-system-x86_64 not installed (Debian package qemu-system-x86)"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # name, command...
-    name=$1; shift
-    if "$@"; then echo "PASS: $name"; else echo "FAIL: $name"; fail=1; fi
-}
-"$R" --preload none -- true > "$tmp/probe.out" 2>&1
-if [ $? -ne 0 ] && grep -q "namespace\|mount" "$tmp/probe.out"; then
-    echo "SKIP: mount namespaces not permitted here: $(cat "$tmp/probe.out")"
-    exit 77
-fi
-preload="$LIB"
-if [ "${VTDSIM_SANITIZERS:-no}" = yes ]; then
-    preload="$(${CC:-cc} -print-file-name=libasan.so):$LIB"
-    ASAN_OPTIONS=detect_leaks=0; export ASAN_OPTIONS
-fi
+. "$top_srcdir/tests/vfio-lib.sh"
 
 printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-pci"}' '{"execute":"quit"}' > "$tmp/qmp.in"
 VTDSIM_VFIO_LOG="$tmp/ioctl.log" VTDSIM_VFIO_REPORT="$tmp/faults.log"

@@ -8,31 +8,8 @@
 # format, a forked child, reset.  Skips (77) only where mount namespaces
 # are not permitted.
 set -u
-R="$top_builddir/vtdsim-run"
-S="$top_srcdir"
-LIB="$top_builddir/.libs/libvtdsim-vfio.so"
+. "$top_srcdir/tests/vfio-lib.sh"
 P="$S/traces/platforms/ioat.platform"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-check() { # name, command...
-    name=$1; shift
-    if "$@"; then echo "PASS: $name"; else echo "FAIL: $name"; fail=1; fi
-}
-
-"$R" --preload none -- true > "$tmp/probe.out" 2>&1
-if [ $? -ne 0 ] && grep -q "namespace\|mount" "$tmp/probe.out"; then
-    echo "SKIP: mount namespaces not permitted here: $(cat "$tmp/probe.out")"
-    exit 77
-fi
-
-# Under ASan the sanitizer runtime must come first in the preload list.
-preload="$LIB"
-if [ "${VTDSIM_SANITIZERS:-no}" = yes ]; then
-    asan=$(${CC:-cc} -print-file-name=libasan.so)
-    preload="$asan:$LIB"
-    ASAN_OPTIONS=detect_leaks=0; export ASAN_OPTIONS
-fi
 
 "$R" --preload none --platform "$P" --faults "$tmp/faults.log" -- env LD_PRELOAD="$preload" \
     "$top_builddir/tests/vfio/vfio_rst" 0000:00:04.0 > "$tmp/out" 2>&1

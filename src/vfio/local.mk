@@ -23,7 +23,7 @@ libvtdsim_vfio_la_LDFLAGS = -module -avoid-version -shared -Wl,--exclude-libs,AL
 check_PROGRAMS += tests/vfio/vfio_rst
 tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c
 TESTS += tests/vfio-shim.sh tests/vfio-qemu.sh
-EXTRA_DIST += tests/vfio-shim.sh tests/vfio-qemu.sh docs/vfio.md
+EXTRA_DIST += tests/vfio-shim.sh tests/vfio-qemu.sh tests/vfio-lib.sh docs/vfio.md
 AM_TESTS_ENVIRONMENT += VTDSIM_SANITIZERS='$(enable_sanitizers)'; export VTDSIM_SANITIZERS;
 
 # A DPDK dmadev program on DPDK's own ioat PMD (real client), when libdpdk is installed
