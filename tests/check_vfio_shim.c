@@ -572,6 +572,75 @@ START_TEST(test_msi_to_eventfd)
 }
 END_TEST
 
+/* INTx: IOAPIC input -> remapped IRTE (IOAPIC source ID) -> eventfd; automasked until unmasked. */
+START_TEST(test_intx_through_ioapic)
+{
+    Fx f;
+    fx_setup(&f, "00:01.0", VFIO_ABI_TYPE1v2_IOMMU, true);
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct {
+        VfioAbiIrqSet s;
+        int32_t fd;
+    } set = { { sizeof set, VFIO_ABI_IRQ_SET_DATA_EVENTFD | VFIO_ABI_IRQ_SET_ACTION_TRIGGER,
+                VFIO_ABI_PCI_INTX_IRQ, 0, 1 }, efd };
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &set), 0);
+    uint32_t one = 1;
+    uint64_t n = 0;
+    ck_assert_int_eq(vfio_shim_pwrite(f.s, f.device, &one, 4, 0x60), 4);    /* edu raises INTx */
+    vfio_shim_advance(f.s, 1000000);
+    ck_assert(efd_count(efd, &n));
+    const GArray *log = platform_irq_log(platform_get(vfio_shim_sim(f.s)));
+    const PlatformIrq *last = &g_array_index(log, PlatformIrq, log->len - 1);
+    ck_assert_int_eq(last->path, PLATFORM_IRQ_REMAPPED);
+    ck_assert_int_eq(last->source, PLATFORM_IRQ_SRC_IOAPIC);
+    ck_assert_uint_eq(last->rid, PLATFORM_IOAPIC_SID);
+    ck_assert_int_ge(last->irte, 0);
+    guint delivered = log->len;
+    /* automasked: the device keeps asserting, nothing more arrives */
+    ck_assert_int_eq(vfio_shim_pwrite(f.s, f.device, &one, 4, 0x60), 4);
+    vfio_shim_advance(f.s, 1000000);
+    ck_assert(!efd_count(efd, &n));
+    /* unmask with the line still asserted: it fires again */
+    VfioAbiIrqSet unmask = { sizeof unmask, VFIO_ABI_IRQ_SET_DATA_NONE | VFIO_ABI_IRQ_SET_ACTION_UNMASK,
+                             VFIO_ABI_PCI_INTX_IRQ, 0, 1 };
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &unmask), 0);
+    vfio_shim_advance(f.s, 1000000);
+    ck_assert(efd_count(efd, &n));
+    ck_assert_uint_gt(log->len, delivered);
+    /* automasked again; now something nobody owns asserts the same IOAPIC input: no claim, no storm */
+    ck_assert(!efd_count(efd, &n));
+    PcieFn *edu = platform_find_device(platform_get(vfio_shim_sim(f.s)), "edu");
+    unsigned gsi = platform_intx_gsi(edu, 1);
+    vfio_shim_lock(f.s);
+    uint64_t before = platform_irq_count(platform_get(vfio_shim_sim(f.s)));
+    platform_irq_set_gsi(platform_get(vfio_shim_sim(f.s)), gsi, true);
+    ck_assert_uint_eq(platform_irq_count(platform_get(vfio_shim_sim(f.s))), before + 1);
+    vfio_shim_unlock(f.s);
+    ck_assert(!efd_count(efd, &n));
+    /* the unmask sends the held-back EOI: the edu's pending interrupt arrives */
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &unmask), 0);
+    vfio_shim_advance(f.s, 1000000);
+    ck_assert(efd_count(efd, &n));
+    vfio_shim_lock(f.s);
+    platform_irq_set_gsi(platform_get(vfio_shim_sim(f.s)), gsi, false);
+    vfio_shim_unlock(f.s);
+    /* acknowledged at the device and unmasked: quiet */
+    ck_assert_int_eq(vfio_shim_pwrite(f.s, f.device, &one, 4, 0x64), 4);
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &unmask), 0);
+    vfio_shim_advance(f.s, 1000000);
+    ck_assert(!efd_count(efd, &n));
+    /* disabled: the IOAPIC entry is masked again */
+    VfioAbiIrqSet off = { sizeof off, VFIO_ABI_IRQ_SET_DATA_NONE | VFIO_ABI_IRQ_SET_ACTION_TRIGGER,
+                          VFIO_ABI_PCI_INTX_IRQ, 0, 0 };
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &off), 0);
+    ck_assert_int_eq(vfio_shim_pwrite(f.s, f.device, &one, 4, 0x60), 4);
+    vfio_shim_advance(f.s, 1000000);
+    ck_assert(!efd_count(efd, &n));
+    close(efd);
+    fx_fini(&f);
+}
+END_TEST
+
 /* Multi-message MSI: message i of the function reaches eventfd i, through one block of IRTEs. */
 START_TEST(test_msi_multi_message)
 {
@@ -673,6 +742,7 @@ static Suite *vfio_shim_suite(void)
     tcase_add_test(tc, test_device_info_and_regions);
     tcase_add_test(tc, test_config_virtualization);
     tcase_add_test(tc, test_msi_to_eventfd);
+    tcase_add_test(tc, test_intx_through_ioapic);
     tcase_add_test(tc, test_msi_multi_message);
     tcase_add_test(tc, test_vf_token);
     suite_add_tcase(s, tc);

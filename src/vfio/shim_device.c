@@ -26,15 +26,20 @@
  * only the function's requester ID; the device's MSI-X table entry or MSI
  * capability is programmed in remappable format.  The platform's delivery
  * observer turns each interrupt the local-APIC side receives into a write
- * to the bound eventfd.  INTx: a rising input of the function's IOAPIC
- * line while its Interrupt Status is set signals the eventfd and masks
- * INTx until the user unmasks it (AUTOMASKED).  The IOAPIC's own
- * redirection entries are not programmed (the kernel would; here the
- * eventfd is signalled at the IOAPIC input).  ERR and REQ accept an
- * eventfd and never fire (no AER or unplug requests are modelled).
+ * to the bound eventfd.  INTx goes the kernel's way too: the IOAPIC input
+ * the platform wires the function to gets a level-triggered redirection
+ * entry (remappable, naming an IRTE that accepts only the IOAPIC's source
+ * ID, when the unit remaps), shared by the functions on that input; the
+ * delivered interrupt signals every enabled, unmasked function showing
+ * Interrupt Status, masks it with Interrupt Disable (AUTOMASKED) and EOIs
+ * the IOAPIC.  An interrupt nobody claims gets no EOI until the next
+ * unmask on that input, so a stuck line cannot storm.  ERR and REQ accept
+ * an eventfd and never fire (no AER or unplug requests are modelled); the
+ * INTx unmask eventfd (an irqfd for KVM) is accepted and not watched.
  */
 #define _GNU_SOURCE
 #include "vfio/shim_internal.h"
+#include "models/ioapic/ioapic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -671,58 +676,6 @@ bool vfio_shim_munmap(VfioShim *s, void *addr, size_t len)
 
 /* ---- interrupts ------------------------------------------------------------------------- */
 
-static void observe_irq(void *opaque, const PlatformIrq *irq)
-{
-    VfioShim *s = opaque;
-    if (irq->path == PLATFORM_IRQ_UNIT_EVENT || irq->path == PLATFORM_IRQ_POSTED) {
-        return;
-    }
-    ShimVector *v = g_hash_table_lookup(s->vectors, GUINT_TO_POINTER((unsigned)irq->dest << 8 | irq->vector));
-    if (v && v->efd >= 0) {
-        uint64_t one = 1;
-        if (write(v->efd, &one, sizeof one) < 0) {
-            g_printerr("vtdsim-vfio: eventfd write failed: %s\n", g_strerror(errno));
-        }
-    }
-}
-
-static void intx_gsi(void *opaque, unsigned gsi, bool level)
-{
-    VfioShim *s = opaque;
-    if (!level) {
-        return;
-    }
-    GHashTableIter it;
-    gpointer val;
-    g_hash_table_iter_init(&it, s->devices);
-    while (g_hash_table_iter_next(&it, NULL, &val)) {
-        ShimDevice *d = val;
-        uint8_t pin = (uint8_t)pcie_fn_config_read(d->fn, PCI_INTERRUPT_PIN, 1);
-        uint16_t st = (uint16_t)pcie_fn_config_read(d->fn, PCI_STATUS, 2);
-        if (d->irq_index != VFIO_ABI_PCI_INTX_IRQ || d->intx_masked || !pin || d->intx_fd < 0 ||
-            !(st & PCI_STATUS_INTERRUPT) || platform_intx_gsi(d->fn, pin) != gsi) {
-            continue;
-        }
-        uint64_t one = 1;
-        d->intx_masked = true;    /* AUTOMASKED until the user unmasks */
-        if (write(d->intx_fd, &one, sizeof one) < 0) {
-            g_printerr("vtdsim-vfio: eventfd write failed: %s\n", g_strerror(errno));
-        }
-    }
-}
-
-void shim_irq_init(VfioShim *s)
-{
-    platform_set_irq_observer(s->p, observe_irq, s);
-    platform_set_intx_notify(s->p, intx_gsi, s);
-}
-
-void shim_irq_fini(VfioShim *s)
-{
-    platform_set_irq_observer(s->p, NULL, NULL);
-    platform_set_intx_notify(s->p, NULL, NULL);
-}
-
 /*
  * Allocates @n (a power of two) consecutive (destination, vector) pairs
  * on one destination, the first aligned to @n - what a multi-message MSI
@@ -752,7 +705,8 @@ static unsigned vector_block(ShimDevice *d, unsigned n, int *irte)
     return k;
 }
 
-static ShimVector *vector_new(ShimDevice *d, unsigned index, unsigned sub, int efd, unsigned k, int irte)
+static ShimVector *vector_new(ShimDevice *d, unsigned index, unsigned sub, int efd, unsigned k, int irte,
+                              uint16_t sid, bool level)
 {
     VfioShim *s = d->shim;
     ShimVector *v = g_new0(ShimVector, 1);
@@ -766,7 +720,7 @@ static ShimVector *vector_new(ShimDevice *d, unsigned index, unsigned sub, int e
     ShimUnit *u = shim_unit_for(s, d->fn);
     if (irte >= 0 && u) {
         g_autoptr(GError) err = NULL;
-        if (vtd_drv_irte_set(u->drv, (unsigned)irte, pcie_fn_rid(d->fn), v->vector, v->dest, false, &err)) {
+        if (vtd_drv_irte_set(u->drv, (unsigned)irte, sid, v->vector, v->dest, level, &err)) {
             v->irte = irte;
         } else {
             g_printerr("vtdsim-vfio: IRTE %d: %s\n", irte, err->message);
@@ -785,6 +739,143 @@ static void vector_free(VfioShim *s, ShimVector *v)
         close(v->efd);
     }
     g_hash_table_remove(s->vectors, GUINT_TO_POINTER((unsigned)v->dest << 8 | v->vector));
+}
+
+static void signal_fd(int fd);
+
+/* ---- INTx through the IOAPIC ------------------------------------------------------------ */
+
+static unsigned fn_gsi(PcieFn *fn)
+{
+    unsigned pin = (unsigned)pcie_fn_config_read(fn, PCI_INTERRUPT_PIN, 1);
+    return platform_intx_gsi(fn, pin ? pin : 1);
+}
+
+static void ioapic_rte_write(VfioShim *s, unsigned gsi, uint64_t rte)
+{
+    /* the kernel's IOAPIC driver: select the high dword, write it, then the low one */
+    AddrSpace *as = s->p->mem;
+    addr_space_write(as, s->p->ioapic_base + IOAPIC_IOREGSEL, 4, IOAPIC_REG_RTE(gsi) + 1);
+    addr_space_write(as, s->p->ioapic_base + IOAPIC_IOWIN, 4, (uint32_t)(rte >> 32));
+    addr_space_write(as, s->p->ioapic_base + IOAPIC_IOREGSEL, 4, IOAPIC_REG_RTE(gsi));
+    addr_space_write(as, s->p->ioapic_base + IOAPIC_IOWIN, 4, (uint32_t)rte);
+}
+
+/*
+ * Routes the function's INTx line as the kernel does: the IOAPIC input the
+ * platform wires it to gets a level-triggered redirection entry - in
+ * remappable format naming an IRTE that accepts only the IOAPIC's source ID
+ * when the unit remaps interrupts - shared by every function on that input.
+ */
+static void intx_route(ShimDevice *d)
+{
+    VfioShim *s = d->shim;
+    unsigned gsi = fn_gsi(d->fn);
+    if (s->intx_users[gsi]++) {
+        return;
+    }
+    int irte;
+    unsigned k = vector_block(d, 1, &irte);
+    ShimVector *v = vector_new(d, VFIO_ABI_PCI_INTX_IRQ, gsi, -1, k, irte, PLATFORM_IOAPIC_SID, true);
+    s->intx_vec[gsi] = v;
+    uint64_t rte = v->irte >= 0 ? ioapic_rte_remappable((uint16_t)v->irte, v->vector, true, true)
+                                : ioapic_rte_compat(v->dest, v->vector, 0, false, true, true);
+    ioapic_rte_write(s, gsi, rte);
+}
+
+static void intx_unroute(ShimDevice *d)
+{
+    VfioShim *s = d->shim;
+    unsigned gsi = fn_gsi(d->fn);
+    if (!s->intx_users[gsi] || --s->intx_users[gsi]) {
+        return;
+    }
+    ioapic_rte_write(s, gsi, IOAPIC_RTE_MASK);
+    vector_free(s, s->intx_vec[gsi]);
+    s->intx_vec[gsi] = NULL;
+}
+
+static void intx_set_disable(ShimDevice *d, bool disable)
+{
+    uint16_t cmd = (uint16_t)pcie_fn_config_read(d->fn, PCI_COMMAND, 2);
+    cmd = disable ? (cmd | 0x400) : (cmd & ~0x400u);    /* Interrupt Disable */
+    pcie_fn_config_write(d->fn, PCI_COMMAND, 2, cmd);
+}
+
+/*
+ * The kernel's handler for a shared INTx line: every function on it that
+ * is enabled, unmasked and shows Interrupt Status gets its eventfd signalled
+ * and is masked (Interrupt Disable, so the line drops) until the user
+ * unmasks it; then the EOI clears the IOAPIC's Remote IRR.
+ */
+static void intx_deliver(VfioShim *s, const ShimVector *v)
+{
+    unsigned gsi = v->sub;
+    bool handled = false;
+    GHashTableIter it;
+    gpointer val;
+    g_hash_table_iter_init(&it, s->devices);
+    while (g_hash_table_iter_next(&it, NULL, &val)) {
+        ShimDevice *d = val;
+        uint16_t st = (uint16_t)pcie_fn_config_read(d->fn, PCI_STATUS, 2);
+        if (d->irq_index != VFIO_ABI_PCI_INTX_IRQ || d->intx_masked || d->intx_fd < 0 ||
+            !(st & PCI_STATUS_INTERRUPT) || fn_gsi(d->fn) != gsi) {
+            continue;
+        }
+        d->intx_masked = true;
+        intx_set_disable(d, true);
+        signal_fd(d->intx_fd);
+        handled = true;
+    }
+    if (!handled) {
+        /*
+         * Nobody on this line claims the interrupt (a function no VFIO user
+         * owns, or one whose user masked it after it asserted): without an
+         * EOI the IOAPIC's Remote IRR stays set and the level-triggered
+         * line cannot storm; the next unmask on this input sends the EOI.
+         */
+        s->intx_eoi_pending[gsi] = v->vector;
+        return;
+    }
+    platform_irq_eoi(s->p, v->vector);
+}
+
+static void intx_retry(ShimDevice *d)
+{
+    VfioShim *s = d->shim;
+    unsigned gsi = fn_gsi(d->fn);
+    if (s->intx_eoi_pending[gsi]) {
+        uint8_t vec = s->intx_eoi_pending[gsi];
+        s->intx_eoi_pending[gsi] = 0;
+        platform_irq_eoi(s->p, vec);
+    }
+}
+
+static void observe_irq(void *opaque, const PlatformIrq *irq)
+{
+    VfioShim *s = opaque;
+    if (irq->path == PLATFORM_IRQ_UNIT_EVENT || irq->path == PLATFORM_IRQ_POSTED) {
+        return;
+    }
+    ShimVector *v = g_hash_table_lookup(s->vectors, GUINT_TO_POINTER((unsigned)irq->dest << 8 | irq->vector));
+    if (!v) {
+        return;
+    }
+    if (v->index == VFIO_ABI_PCI_INTX_IRQ) {
+        intx_deliver(s, v);
+    } else {
+        signal_fd(v->efd);
+    }
+}
+
+void shim_irq_init(VfioShim *s)
+{
+    platform_set_irq_observer(s->p, observe_irq, s);
+}
+
+void shim_irq_fini(VfioShim *s)
+{
+    platform_set_irq_observer(s->p, NULL, NULL);
 }
 
 static void vector_message(ShimVector *v, uint64_t *addr, uint32_t *data)
@@ -829,8 +920,8 @@ static void irq_disable(ShimDevice *d)
         uint16_t f = (uint16_t)pcie_fn_config_read(d->fn, (uint16_t)(d->msi_cap + MSI_FLAGS), 2);
         pcie_fn_config_write(d->fn, (uint16_t)(d->msi_cap + MSI_FLAGS), 2, f & ~MSI_FLAGS_ENABLE);
     } else if (d->irq_index == VFIO_ABI_PCI_INTX_IRQ) {
-        uint16_t cmd = (uint16_t)pcie_fn_config_read(d->fn, PCI_COMMAND, 2);
-        pcie_fn_config_write(d->fn, PCI_COMMAND, 2, cmd | 0x400);    /* Interrupt Disable */
+        intx_set_disable(d, true);
+        intx_unroute(d);
         if (d->intx_fd >= 0) {
             close(d->intx_fd);
             d->intx_fd = -1;
@@ -917,11 +1008,11 @@ static long set_msi(ShimDevice *d, unsigned index, unsigned start, unsigned coun
         if (fds[i - start] >= 0) {
             if (index == VFIO_ABI_PCI_MSI_IRQ) {
                 v = vector_new(d, index, i, dup_fd(fds[i - start]), d->msi_block + i,
-                               d->msi_irte >= 0 ? d->msi_irte + (int)i : -1);
+                               d->msi_irte >= 0 ? d->msi_irte + (int)i : -1, pcie_fn_rid(d->fn), false);
             } else {
                 int irte;
                 unsigned k = vector_block(d, 1, &irte);
-                v = vector_new(d, index, i, dup_fd(fds[i - start]), k, irte);
+                v = vector_new(d, index, i, dup_fd(fds[i - start]), k, irte, pcie_fn_rid(d->fn), false);
             }
         }
         g_ptr_array_index(d->vectors, i) = v;
@@ -1016,6 +1107,13 @@ static long set_irqs(ShimDevice *d, void *user)
         bool on = data_type == VFIO_ABI_IRQ_SET_DATA_NONE || (hdr.count && data[0]);
         if (on) {
             d->intx_masked = action == VFIO_ABI_IRQ_SET_ACTION_MASK;
+            if (d->irq_index == VFIO_ABI_PCI_INTX_IRQ) {
+                /* unmasking lets a still-pending line assert again and fire */
+                intx_set_disable(d, d->intx_masked);
+                if (!d->intx_masked) {
+                    intx_retry(d);
+                }
+            }
         }
         return 0;
     }
@@ -1076,10 +1174,15 @@ static long set_irqs(ShimDevice *d, void *user)
             if (d->intx_fd >= 0) {
                 close(d->intx_fd);
             }
+            bool was = d->irq_index == (int)index;
             d->intx_fd = dup_fd(fds[0]);
             d->intx_masked = false;
-            uint16_t cmd = (uint16_t)pcie_fn_config_read(d->fn, PCI_COMMAND, 2);
-            pcie_fn_config_write(d->fn, PCI_COMMAND, 2, cmd & ~0x400u);
+            if (d->intx_fd >= 0 && !was) {
+                intx_route(d);
+            } else if (d->intx_fd < 0 && was) {
+                intx_unroute(d);
+            }
+            intx_set_disable(d, d->intx_fd < 0);
             d->irq_index = d->intx_fd >= 0 ? (int)index : -1;
             r = 0;
         }

@@ -94,6 +94,10 @@ struct VfioShim {
     uint64_t mmio_read_ps, mmio_write_ps, idle_step_ps;
     GThread *thread;
     gint thread_run;
+    /* INTx: one (destination, vector) per IOAPIC input in use, shared by the functions on it */
+    ShimVector *intx_vec[PLATFORM_IOAPIC_PINS];
+    unsigned intx_users[PLATFORM_IOAPIC_PINS];
+    uint8_t intx_eoi_pending[PLATFORM_IOAPIC_PINS];   /* vector whose EOI waits for an unmask, 0 none */
 };
 
 ShimFd *shim_fd(VfioShim *s, int fd);
