@@ -196,6 +196,8 @@ static const DecodeCase decode_cases[] = {
     { "movsd [rdi],xmm3", INSN(0xf2, 0x0f, 0x11, 0x1f), .len = 4, ST, .size = 8, XMM(3) },
     { "movntdq [rdi],xmm0", INSN(0x66, 0x0f, 0xe7, 0x07), .len = 4, ST, .size = 16, XMM(0) },
     { "movntps [rdi],xmm0", INSN(0x0f, 0x2b, 0x07), .len = 3, ST, .size = 16, XMM(0) },
+    { "movnti [rdi],ecx", INSN(0x0f, 0xc3, 0x0f), .len = 3, ST, .size = 4, GPR(1) },
+    { "movnti [rdi+d8],r9", INSN(0x4c, 0x0f, 0xc3, 0x4f, 0x08), .len = 5, ST, .size = 8, GPR(9) },
     { "movdqu xmm0,[rip+d32]", INSN(0xf3, 0x0f, 0x6f, 0x05, 0, 1, 0, 0), .len = 8, LD, .size = 16, XMM(0),
       .dst = 16, .ext = MMIO_EXT_ZERO },
     /* exactly 15 bytes: 13 prefixes + opcode + ModRM */
@@ -231,6 +233,7 @@ static const struct {
     { "MMX movd mm0,[rdi]", INSN(0x0f, 0x6e, 0x07) },
     { "MMX movd [rdi],mm0", INSN(0x0f, 0x7e, 0x07) },
     { "MMX movntq", INSN(0x0f, 0xe7, 0x07) },
+    { "movnti with 66 (no 16-bit form)", INSN(0x66, 0x0f, 0xc3, 0x07) },
     { "movaps with F3 (undefined)", INSN(0xf3, 0x0f, 0x28, 0x07) },
     { "VEX vmovdqa xmm0,[rdi]", INSN(0xc5, 0xf9, 0x6f, 0x07) },
     { "EVEX", INSN(0x62, 0xf1, 0x7d, 0x48, 0x6f, 0x07) },
@@ -569,6 +572,8 @@ STORE_FN(st_imm16, "movw $0x8421, (%1)")
 STORE_FN(st_imm32, "movl $0x89abcdef, 4(%1)")
 STORE_FN(st_imm64_neg, "movq $-0x12345678, (%1)")
 STORE_FN(st_imm64_pos, "movq $0x7eadbeef, 8(%1)")
+STORE_FN(st_movnti32, "movnti %k0, (%1)")
+STORE_FN(st_movnti64, "movnti %q0, 8(%1)")
 STORE_FN_IN(st_ah, "rax", "movb %h0, (%1)")
 STORE_FN_IN(st_dh, "rdx", "movb %h0, 1(%1)")
 STORE_FN_IN(st_dil, "rdi", "movb %b0, 2(%1)")
@@ -592,6 +597,8 @@ static const struct {
     { "imm32", st_imm32, 0x30, 1 },
     { "imm32 sign-extended to 64", st_imm64_neg, 0x38, 1 },
     { "imm32 positive to 64", st_imm64_pos, 0x38, 1 },
+    { "movnti32", st_movnti32, 0x50, 1 },
+    { "movnti64", st_movnti64, 0x50, 1 },
     { "ah", st_ah, 0x40, 1 },
     { "dh", st_dh, 0x40, 1 },
     { "dil", st_dil, 0x40, 1 },
@@ -1080,6 +1087,32 @@ START_TEST(test_lock_recursive)
 }
 END_TEST
 
+static void child_bar_access(void *arg)
+{
+    Rig *r = arg;
+    alarm(10);                  /* a hang becomes a SIGALRM death, not a stuck suite */
+    *(volatile uint32_t *)(r->bar + 0x10) = 0x600d;
+    if (*(volatile uint32_t *)(r->bar + 0x10) != 0x600d) {
+        _exit(2);
+    }
+}
+
+static int run_child(void (*body)(void *), void *arg, char *errbuf, size_t errcap);
+
+/* fork() from a thread holding the trap lock: the child gets a usable lock. */
+START_TEST(test_fork_while_locked)
+{
+    Rig r;
+    rig_init(&r);
+    char buf[4096];
+    mmio_trap_lock();
+    int st = run_child(child_bar_access, &r, buf, sizeof(buf));
+    mmio_trap_unlock();
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x, stderr: %s", st, buf);
+    rig_fini(&r);
+}
+END_TEST
+
 /* ---- registration errors ------------------------------------------------------ */
 
 START_TEST(test_add_errors)
@@ -1305,6 +1338,7 @@ static Suite *suite_mmio_trap(void)
     tcase_add_test(tc, test_live_moffs);
     tcase_add_test(tc, test_live_threads);
     tcase_add_test(tc, test_lock_recursive);
+    tcase_add_test(tc, test_fork_while_locked);
     tcase_add_test(tc, test_add_errors);
     suite_add_tcase(s, tc);
     tc = tcase_create("crash");

@@ -20,7 +20,7 @@
  *   66 0F 6E MOVD/MOVQ xmm,m 66 0F 7E MOVD/MOVQ m,xmm F3 0F 7E MOVQ xmm,m64
  *   66 0F D6 MOVQ m64,xmm    0F 10/11 MOVUPS/MOVUPD (66), MOVSS (F3), MOVSD (F2)
  *   0F 28/29 MOVAPS/MOVAPD   66/F3 0F 6F/7F MOVDQA/MOVDQU
- *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ
+ *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ        0F C3 MOVNTI m,r
  * with any of the prefixes 66, 67, F2, F3, segment overrides (ignored: the
  * fault address is already linear) and REX.  Register-only forms (mod = 3)
  * cannot fault on memory and are refused.  CMP/TEST only read; the flags
@@ -208,6 +208,14 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             out->size = (op & 1) ? 2 : 1;
             out->dst_size = os;
             out->ext = (op & 8) ? MMIO_EXT_SIGN : MMIO_EXT_ZERO;
+            regop = R_GPR;
+            break;
+        case 0xC3:                  /* MOVNTI m32/m64, r (no 16-bit form) */
+            if (os == 2) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->op = MMIO_OP_STORE;
+            out->size = os;
             regop = R_GPR;
             break;
         case 0x10: case 0x11:       /* MOVUPS/MOVUPD/MOVSS/MOVSD */
@@ -655,7 +663,7 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
     if (n < 0) {
         why = "unsupported instruction";
     } else if (in.reg_kind == MMIO_REG_XMM && !uc->uc_mcontext.fpregs) {
-        why = "no FPU state in the signal frame for";
+        why = "XMM access without FPU state in the signal frame";
     } else if (addr - base > len || len - (addr - base) < in.size) {
         why = "access running past the end of the trapped range";
     }
@@ -668,6 +676,30 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
     }
     pthread_mutex_unlock(&trap_registry.lock);
     errno = saved_errno;
+}
+
+/* fork() while another thread is inside a callback would hand the child a
+ * lock nobody there can release, and the child's first BAR access would
+ * hang.  Holding the lock across fork() makes the child's copy consistent;
+ * the child then re-creates it, since the recursive mutex records the
+ * parent's thread id as owner and would refuse the child's unlock. */
+static void trap_fork_prepare(void)
+{
+    pthread_mutex_lock(&trap_registry.lock);
+}
+
+static void trap_fork_parent(void)
+{
+    pthread_mutex_unlock(&trap_registry.lock);
+}
+
+static void trap_fork_child(void)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&trap_registry.lock, &attr);
+    pthread_mutexattr_destroy(&attr);
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -685,12 +717,16 @@ bool mmio_trap_install(GError **error)
         /* NODEFER: a callback may itself touch another trapped range. */
         sa.sa_flags = SA_SIGINFO | SA_NODEFER;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGSEGV, &sa, &trap_registry.prev) != 0) {
+        /* Learn the previous disposition before ours goes live, so a crash
+         * in another thread in between is never passed to a blank one. */
+        if (sigaction(SIGSEGV, NULL, &trap_registry.prev) != 0 ||
+            sigaction(SIGSEGV, &sa, NULL) != 0) {
             g_set_error(error, EMU_ERROR, EMU_ERROR_IO, "mmio_trap: sigaction(SIGSEGV): %s",
                         g_strerror(errno));
             ok = false;
         } else {
             trap_registry.installed = true;
+            pthread_atfork(trap_fork_prepare, trap_fork_parent, trap_fork_child);
         }
     }
     pthread_mutex_unlock(&trap_registry.lock);
