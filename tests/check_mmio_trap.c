@@ -301,6 +301,73 @@ START_TEST(test_decode_trailing_bytes)
 }
 END_TEST
 
+/* Effective addresses against a register file whose upper halves are set,
+ * so 32-bit address truncation shows: gpr[k] = (k+1) << 32 | k << 12. */
+#define G(k) ((((uint64_t)(k) + 1) << 32) | ((uint64_t)(k) << 12))
+#define NEXT_RIP(len) (0x400000ull + (len))
+
+static const struct {
+    const char *name;
+    uint8_t bytes[16];
+    size_t n;
+    bool known;             /* FALSE: FS/GS base needed */
+    uint64_t ea;
+} ea_cases[] = {
+    { "[rdi]", INSN(0x8b, 0x07), true, G(7) },
+    { "[r12+r9*4]", INSN(0x43, 0x8b, 0x04, 0x8c), true, G(12) + G(9) * 4 },
+    { "[r12+r13*8]", INSN(0x43, 0x8b, 0x04, 0xec), true, G(12) + G(13) * 8 },
+    { "[rsp+r12] (REX.X makes index 100b r12)", INSN(0x42, 0x8b, 0x04, 0x24), true, G(4) + G(12) },
+    { "[rsp+0x100]", INSN(0x4c, 0x8b, 0x8c, 0x24, 0x00, 0x01, 0x00, 0x00), true, G(4) + 0x100 },
+    { "[r12] (SIB)", INSN(0x41, 0x8b, 0x04, 0x24), true, G(12) },
+    { "[r13+0]", INSN(0x41, 0x8b, 0x45, 0x00), true, G(13) },
+    { "[r15-8]", INSN(0x4d, 0x8b, 0x7f, 0xf8), true, G(15) - 8 },
+    { "[rax+rbx*2+0x10]", INSN(0x8b, 0x74, 0x58, 0x10), true, G(0) + G(3) * 2 + 0x10 },
+    { "[rbp+rcx*8+0x1000]", INSN(0x8b, 0x94, 0xcd, 0x00, 0x10, 0x00, 0x00), true,
+      G(5) + G(1) * 8 + 0x1000 },
+    { "[0x1000] (SIB, no base)", INSN(0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00), true, 0x1000 },
+    { "[rdx*4-0x10] (SIB, no base)", INSN(0x8b, 0x04, 0x95, 0xf0, 0xff, 0xff, 0xff), true,
+      G(2) * 4 - 0x10 },
+    { "[rip+0x12345678]", INSN(0x8b, 0x05, 0x78, 0x56, 0x34, 0x12), true, NEXT_RIP(6) + 0x12345678 },
+    { "[rip-16]", INSN(0x8b, 0x05, 0xf0, 0xff, 0xff, 0xff), true, NEXT_RIP(6) - 16 },
+    { "[rip+0x10] with imm8 after", INSN(0x83, 0x3d, 0x10, 0x00, 0x00, 0x00, 0x07), true,
+      NEXT_RIP(7) + 0x10 },
+    { "REX.B with mod 0 rm 101 is still RIP", INSN(0x41, 0x8b, 0x05, 0x10, 0, 0, 0), true,
+      NEXT_RIP(7) + 0x10 },
+    { "[rsp+8] with imm32 after", INSN(0x48, 0xc7, 0x44, 0x24, 0x08, 0x00, 0x00, 0x00, 0x80), true,
+      G(4) + 8 },
+    { "addr32 [edi]", INSN(0x67, 0x8b, 0x07), true, G(7) & 0xffffffffull },
+    { "addr32 [eax+ebx*8-4] wraps", INSN(0x67, 0x8b, 0x44, 0xd8, 0xfc), true,
+      (G(0) + G(3) * 8 - 4) & 0xffffffffull },
+    { "moffs64", INSN(0xa1, ADDR8), true, 0x1122334455667788ull },
+    { "moffs32 (67)", INSN(0x67, 0xa0, 1, 2, 3, 4), true, 0x04030201 },
+    { "fs: [rdi]", INSN(0x64, 0x8b, 0x07), false, 0 },
+    { "gs: [0x28]", INSN(0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0, 0, 0), false, 0 },
+    { "ds: [rdi] (base 0)", INSN(0x3e, 0x8b, 0x07), true, G(7) },
+};
+
+START_TEST(test_decode_ea)
+{
+    uint64_t gpr[16];
+    for (int k = 0; k < 16; k++) {
+        gpr[k] = G(k);
+    }
+    for (size_t k = 0; k < G_N_ELEMENTS(ea_cases); k++) {
+        MmioInsn in;
+        int n = mmio_decode(ea_cases[k].bytes, ea_cases[k].n, &in);
+        ck_assert_msg(n == (int)ea_cases[k].n, "%s: length %d", ea_cases[k].name, n);
+        uint64_t ea = 0xdead;
+        bool known = mmio_insn_ea(&in, gpr, NEXT_RIP((uint64_t)n), &ea);
+        ck_assert_msg(known == ea_cases[k].known, "%s: known %d", ea_cases[k].name, known);
+        if (known) {
+            ck_assert_msg(ea == ea_cases[k].ea, "%s: ea %llx want %llx", ea_cases[k].name,
+                          (unsigned long long)ea, (unsigned long long)ea_cases[k].ea);
+        } else {
+            ck_assert(ea == 0xdead);
+        }
+    }
+}
+END_TEST
+
 /* Random byte strings, biased towards the prefixes and opcodes the decoder
  * knows, in buffers of exactly @avail bytes (ASan sees any over-read):
  * the result is always a length within @avail, -1 or -2, and a length is
@@ -1346,8 +1413,38 @@ START_TEST(test_past_end_dies_loudly)
     char buf[4096];
     int st = run_child(child_past_end, &r, buf, sizeof(buf));
     ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status 0x%x, stderr: %s", st, buf);
-    ck_assert_msg(strstr(buf, "past the end") != NULL, "stderr: %s", buf);
+    ck_assert_msg(strstr(buf, "not within the trapped range") != NULL, "stderr: %s", buf);
     rig_fini(&r);
+}
+END_TEST
+
+/* An 8-byte load starting 4 bytes below the range: the CPU faults at the
+ * range's first byte, but the access does not start there. */
+static void child_from_below(void *arg)
+{
+    uint8_t *area = arg;
+    uint64_t v = 0;
+    __asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(area + 4096 - 4) : "memory");
+    (void)v;
+}
+
+START_TEST(test_from_below_dies_loudly)
+{
+    GError *err = NULL;
+    uint8_t *area = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(area != MAP_FAILED);
+    ck_assert_int_eq(mprotect(area + 4096, 4096, PROT_NONE), 0);
+    FakeDev *dev = g_new0(FakeDev, 1);
+    MmioTrap *t = mmio_trap_add(area + 4096, 4096, &fake_ops, dev, &err);
+    ck_assert_ptr_nonnull(t);
+    char buf[4096];
+    int st = run_child(child_from_below, area, buf, sizeof(buf));
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status 0x%x, stderr: %s", st, buf);
+    ck_assert_msg(strstr(buf, "not within the trapped range") != NULL, "stderr: %s", buf);
+    ck_assert_uint_eq(atomic_load(&dev->reads), 0);
+    mmio_trap_remove(t);
+    munmap(area, 2 * 4096);
+    g_free(dev);
 }
 END_TEST
 
@@ -1379,6 +1476,7 @@ static Suite *suite_mmio_trap(void)
     tcase_add_test(tc, test_decode_table);
     tcase_add_test(tc, test_decode_refused);
     tcase_add_test(tc, test_decode_trailing_bytes);
+    tcase_add_test(tc, test_decode_ea);
     tcase_add_test(tc, test_decode_random);
     suite_add_tcase(s, tc);
     tc = tcase_create("live");
@@ -1401,6 +1499,7 @@ static Suite *suite_mmio_trap(void)
     tcase_add_test(tc, test_removed_range_crashes);
     tcase_add_test(tc, test_unsupported_dies_loudly);
     tcase_add_test(tc, test_past_end_dies_loudly);
+    tcase_add_test(tc, test_from_below_dies_loudly);
     tcase_add_test(tc, test_sent_sigsegv_still_kills);
     suite_add_tcase(s, tc);
     return s;

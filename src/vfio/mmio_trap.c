@@ -5,9 +5,12 @@
  * (chapter 2: prefixes, REX, ModRM/SIB/displacement; the opcode maps of
  * appendix A) for 64-bit mode only.  It decodes exactly the instructions a
  * compiler emits for volatile device-register accesses and refuses the
- * rest; the instruction's effective address is not recomputed - the fault
- * address (si_addr, CR2) already is the start of the access - so ModRM,
- * SIB, displacement and the 0x67 prefix matter only for the length.
+ * rest.  The effective address is recomputed from ModRM/SIB/displacement
+ * and the interrupted registers, because the fault address (si_addr, CR2)
+ * is where the access first hit a page without access rights - for an
+ * access that begins on an ordinary page and runs into a trapped one that
+ * is the trapped page, not the start.  With an FS/GS override (segment
+ * base not in the signal frame) the fault address is used instead.
  *
  * Supported (m = memory operand; os = 16/32/64-bit operand size from 66 /
  * REX.W):
@@ -21,8 +24,8 @@
  *   66 0F D6 MOVQ m64,xmm    0F 10/11 MOVUPS/MOVUPD (66), MOVSS (F3), MOVSD (F2)
  *   0F 28/29 MOVAPS/MOVAPD   66/F3 0F 6F/7F MOVDQA/MOVDQU
  *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ        0F C3 MOVNTI m,r
- * with any of the prefixes 66, 67, F2, F3, segment overrides (ignored: the
- * fault address is already linear) and REX.  Register-only forms (mod = 3)
+ * with any of the prefixes 66, 67 (32-bit addressing), F2, F3, segment
+ * overrides and REX.  Register-only forms (mod = 3)
  * cannot fault on memory and are refused.  CMP/TEST only read; the flags
  * CF PF AF ZF SF OF are computed as the CPU would (TEST clears AF, which
  * the SDM leaves undefined).  A 16-byte access is two 8-byte callbacks.
@@ -60,7 +63,7 @@ static unsigned gpr_opsize(bool rex_w, bool opsize_prefix)
 
 static uint64_t sign_extend(uint64_t v, unsigned size)
 {
-    if (size >= 8) {
+    if (size >= 8 || size == 0) {
         return v;
     }
     uint64_t sign = 1ull << (size * 8 - 1);
@@ -82,6 +85,15 @@ static void set_byte_reg(MmioInsn *out, int reg, bool any_rex)
     }
 }
 
+static uint64_t load_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < n; k++) {
+        v |= (uint64_t)p[k] << (8 * k);
+    }
+    return v;
+}
+
 int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
 {
     size_t lim = avail < MMIO_INSN_MAX_LEN ? avail : MMIO_INSN_MAX_LEN;
@@ -91,6 +103,9 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
 
     memset(out, 0, sizeof(*out));
     out->reg = -1;
+    out->ea_base = -1;
+    out->ea_index = -1;
+    out->ea_scale = 1;
 
 /* Needs n more bytes: past 15 the CPU itself would refuse (#GP). */
 #define NEED(n)                                                         \
@@ -112,8 +127,10 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             addr32 = true;
         } else if (b == 0xF2 || b == 0xF3) {
             rep = b;            /* the last of F2/F3 wins */
-        } else if (b == 0x2E || b == 0x3E || b == 0x26 || b == 0x36 || b == 0x64 || b == 0x65) {
-            /* segment override: si_addr is already the linear address */
+        } else if (b == 0x2E || b == 0x3E || b == 0x26 || b == 0x36) {
+            /* CS/DS/ES/SS overrides: base 0 in 64-bit mode */
+        } else if (b == 0x64 || b == 0x65) {
+            out->ea_seg_base = true;    /* FS/GS: a base we cannot see here */
         } else if ((b & 0xF0) == 0x40) {
             rex = b;
             i++;
@@ -145,6 +162,8 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
         unsigned size = (op & 1) ? os : 1;
         size_t moffs = addr32 ? 4 : 8;
         NEED(moffs);
+        out->ea_disp = (int64_t)load_le(insn + i, moffs);
+        out->ea_addr32 = addr32;
         i += moffs;
         out->op = (op & 2) ? MMIO_OP_STORE : MMIO_OP_LOAD;
         out->is_write = out->op == MMIO_OP_STORE;
@@ -288,25 +307,34 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
     if (need_regfield >= 0 && regfield != need_regfield) {
         return MMIO_DECODE_UNSUPPORTED;     /* another group member: ADD/OR/NOT/NEG/... */
     }
+    int rex_x = (rex & 0x02) ? 8 : 0;
+    int rex_b = (rex & 0x01) ? 8 : 0;
     size_t disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
     if (rm == 4) {
         NEED(1);
         uint8_t sib = insn[i++];
+        int index = ((sib >> 3) & 7) + rex_x;
+        out->ea_index = index == 4 ? -1 : index;   /* 100b without REX.X: no index */
+        out->ea_scale = 1u << (sib >> 6);
         if (mod == 0 && (sib & 7) == 5) {
             disp = 4;                       /* no base, disp32 */
+        } else {
+            out->ea_base = (sib & 7) + rex_b;
         }
     } else if (mod == 0 && rm == 5) {
-        disp = 4;                           /* RIP-relative */
+        disp = 4;                           /* RIP-relative, whatever REX.B says */
+        out->ea_base = MMIO_EA_RIP;
+    } else {
+        out->ea_base = (int)rm + rex_b;
     }
     NEED(disp);
+    out->ea_disp = (int64_t)sign_extend(load_le(insn + i, disp), (unsigned)disp);
+    out->ea_addr32 = addr32;
     i += disp;
 
     if (imm_bytes) {
         NEED(imm_bytes);
-        uint64_t v = 0;
-        for (unsigned k = 0; k < imm_bytes; k++) {
-            v |= (uint64_t)insn[i + k] << (8 * k);
-        }
+        uint64_t v = load_le(insn + i, imm_bytes);
         i += imm_bytes;
         out->has_imm = true;
         out->imm = sign_extend(v, imm_bytes);
@@ -336,6 +364,24 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
         out->ext = MMIO_EXT_ZERO;           /* MOVD/MOVQ/MOVSS/MOVSD clear the rest of the XMM */
     }
     return (int)i;
+}
+
+bool mmio_insn_ea(const MmioInsn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea)
+{
+    if (in->ea_seg_base) {
+        return false;
+    }
+    uint64_t a = (uint64_t)in->ea_disp;
+    if (in->ea_base == MMIO_EA_RIP) {
+        a += next_rip;
+    } else if (in->ea_base >= 0) {
+        a += gpr[in->ea_base];
+    }
+    if (in->ea_index >= 0) {
+        a += gpr[in->ea_index] * in->ea_scale;
+    }
+    *ea = in->ea_addr32 ? (a & 0xffffffffull) : a;
+    return true;
 }
 
 /* ---- registry ------------------------------------------------------------- */
@@ -664,8 +710,22 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
         why = "unsupported instruction";
     } else if (in.reg_kind == MMIO_REG_XMM && !uc->uc_mcontext.fpregs) {
         why = "XMM access without FPU state in the signal frame";
-    } else if (addr - base > len || len - (addr - base) < in.size) {
-        why = "access running past the end of the trapped range";
+    } else {
+        /* The fault address is where the CPU found no access right, not
+         * necessarily where the access starts (one that begins on an
+         * ordinary page and runs into the range faults at the range), so
+         * the access is placed by its effective address when it can be
+         * computed (not with an FS/GS base, which the frame does not hold). */
+        uint64_t gpr[16], ea;
+        for (int k = 0; k < 16; k++) {
+            gpr[k] = (uint64_t)uc->uc_mcontext.gregs[gpr_greg[k]];
+        }
+        if (mmio_insn_ea(&in, gpr, (uintptr_t)rip + (unsigned)n, &ea)) {
+            addr = (uintptr_t)ea;
+        }
+        if (addr < base || addr - base > len || len - (addr - base) < in.size) {
+            why = "access not within the trapped range";
+        }
     }
     if (why) {
         report_unsupported(addr, rip, shown, why);

@@ -21,7 +21,8 @@
  * What is not: string instructions (MOVS/STOS/...), LOCK-prefixed or other
  * read-modify-write instructions (ADD/OR/AND/XCHG/CMPXCHG to memory),
  * x87, MMX, VEX/EVEX (AVX) encodings, 32-bit or 16-bit code, and accesses
- * that start below a registered range and run into it.  Such an access at
+ * that start outside a registered range and run into it (or out of it).
+ * Such an access at
  * a trapped address is reported on stderr (address, RIP, instruction
  * bytes) and the program then dies of SIGSEGV at that instruction; it
  * never hangs and never silently misbehaves.
@@ -78,7 +79,17 @@ typedef struct MmioInsn {
     bool has_imm;
     uint64_t imm;           /* sign-extended to 64 bits as the CPU extends it to the operand size */
     bool mem_is_rhs;        /* CMP only: register - memory (3A/3B) rather than memory - operand */
+    /* The memory operand: base + index * scale + disp (SDM vol. 2, 2.1.5),
+     * or an absolute moffs (base and index -1, disp the offset). */
+    int ea_base;            /* GPR 0..15, MMIO_EA_RIP (next instruction's RIP), or -1 */
+    int ea_index;           /* GPR 0..15 or -1 */
+    unsigned ea_scale;      /* 1, 2, 4, 8 */
+    int64_t ea_disp;        /* sign-extended displacement; moffs zero-extended */
+    bool ea_addr32;         /* 67 prefix: the address is truncated to 32 bits */
+    bool ea_seg_base;       /* FS/GS override: a segment base is added that we do not know */
 } MmioInsn;
+
+#define MMIO_EA_RIP 16
 
 /**
  * mmio_decode:
@@ -95,6 +106,18 @@ typedef struct MmioInsn {
  * may be supported but needs more than @avail bytes.
  */
 int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out);
+
+/**
+ * mmio_insn_ea:
+ * @in: a decoded instruction.
+ * @gpr: the 16 GPRs in encoding order (RAX RCX RDX RBX RSP RBP RSI RDI R8..R15).
+ * @next_rip: the address of the following instruction (RIP-relative base).
+ * @ea: (out): the linear address the access starts at.
+ *
+ * Returns: FALSE, leaving *@ea alone, when an FS/GS override makes the
+ * address depend on a segment base this function does not know.
+ */
+bool mmio_insn_ea(const MmioInsn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea);
 
 /* ---- trapping ------------------------------------------------------------- */
 
