@@ -141,7 +141,11 @@ typedef struct MmioTrap MmioTrap;
  * and hands every other SIGSEGV to the handler that was installed before
  * (or the default action), so a genuine crash still crashes.  Install it
  * after any other SIGSEGV user (sanitizers, crash reporters) so the chain
- * runs in the right order.
+ * runs in the right order.  The handler runs on the faulting thread's own
+ * stack (no SA_ONSTACK: callbacks may need more than an alternate stack
+ * holds) with SIGSEGV not blocked, so a callback may itself touch another
+ * trapped range.  It also registers pthread_atfork() handlers so the trap
+ * lock stays usable in a forked child.
  *
  * Returns: FALSE with @error (EMU_ERROR_IO) if sigaction() fails.
  */
@@ -192,6 +196,7 @@ void mmio_trap_remove(MmioTrap *t);
  * the (single-threaded) simulator from its other paths - ioctls,
  * interrupts - without racing a trapped access.  Recursive: a thread
  * holding it may itself access a trapped range.  Pairs must balance.
+ * fork() waits for it, so the child starts with the lock free.
  */
 void mmio_trap_lock(void);
 void mmio_trap_unlock(void);
