@@ -1208,6 +1208,84 @@ START_TEST(test_lock_recursive)
 }
 END_TEST
 
+/* A callback that itself reads another trapped range (a bridge forwarding
+ * to a device behind it): the nested fault is handled (SA_NODEFER, lock
+ * recursive) and its value returned through the outer one. */
+typedef struct Bridge {
+    uint8_t *inner;             /* trapped */
+    atomic_uint reads;
+} Bridge;
+
+static uint64_t bridge_read(void *opaque, uint64_t off, unsigned size)
+{
+    Bridge *b = opaque;
+    atomic_fetch_add(&b->reads, 1);
+    switch (size) {
+    case 1: return *(volatile uint8_t *)(b->inner + off);
+    case 2: return *(volatile uint16_t *)(b->inner + off);
+    case 4: return *(volatile uint32_t *)(b->inner + off);
+    default: return *(volatile uint64_t *)(b->inner + off);
+    }
+}
+
+static void bridge_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    Bridge *b = opaque;
+    if (size == 4) {
+        *(volatile uint32_t *)(b->inner + off) = (uint32_t)val;
+    }
+}
+
+static const MmioTrapOps bridge_ops = { .read = bridge_read, .write = bridge_write };
+
+START_TEST(test_nested_trap_in_callback)
+{
+    Rig r;
+    rig_init(&r);
+    GError *err = NULL;
+    uint8_t *outer = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert(outer != MAP_FAILED);
+    Bridge b = { .inner = r.bar };
+    MmioTrap *t = mmio_trap_add(outer, 4096, &bridge_ops, &b, &err);
+    ck_assert_ptr_nonnull(t);
+    uint64_t want;
+    memcpy(&want, r.ref + 0x28, 8);
+    ck_assert(*(volatile uint64_t *)(outer + 0x28) == want);
+    *(volatile uint32_t *)(outer + 0x30) = 0xc0ffee;
+    uint32_t got;
+    memcpy(&got, r.dev->regs + 0x30, 4);
+    ck_assert_uint_eq(got, 0xc0ffee);
+    ck_assert_uint_eq(atomic_load(&b.reads), 1);
+    ck_assert_uint_eq(atomic_load(&r.dev->reads), 1);
+    mmio_trap_remove(t);
+    munmap(outer, 4096);
+    rig_fini(&r);
+}
+END_TEST
+
+/* The trap lock serialises: a thread's access waits while another holds it. */
+static void *one_write(void *arg)
+{
+    *(volatile uint32_t *)arg = 0x1234;
+    return NULL;
+}
+
+START_TEST(test_lock_serialises)
+{
+    Rig r;
+    rig_init(&r);
+    pthread_t th;
+    mmio_trap_lock();
+    ck_assert_int_eq(pthread_create(&th, NULL, one_write, r.bar + 0x10), 0);
+    usleep(50 * 1000);
+    ck_assert_uint_eq(atomic_load(&r.dev->writes), 0);
+    mmio_trap_unlock();
+    pthread_join(th, NULL);
+    ck_assert_uint_eq(atomic_load(&r.dev->writes), 1);
+    rig_fini(&r);
+}
+END_TEST
+
 static void child_bar_access(void *arg)
 {
     Rig *r = arg;
@@ -1491,6 +1569,8 @@ static Suite *suite_mmio_trap(void)
     tcase_add_test(tc, test_live_moffs);
     tcase_add_test(tc, test_live_threads);
     tcase_add_test(tc, test_lock_recursive);
+    tcase_add_test(tc, test_lock_serialises);
+    tcase_add_test(tc, test_nested_trap_in_callback);
     tcase_add_test(tc, test_fork_while_locked);
     tcase_add_test(tc, test_add_errors);
     suite_add_tcase(s, tc);
