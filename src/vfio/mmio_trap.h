@@ -27,6 +27,12 @@
  * bytes) and the program then dies of SIGSEGV at that instruction; it
  * never hangs and never silently misbehaves.
  *
+ * In particular memcpy()/memset() on a BAR do not work: libc implements
+ * them with AVX and REP MOVS/STOS.  Drivers (and the shim) must use
+ * explicit volatile 1/2/4/8-byte accesses - which is also what real MMIO
+ * wants.  Beware that some compilers (clang with ASan) lower a volatile
+ * struct copy to a memcpy() call.
+ *
  * The module does not map or protect memory itself: the caller maps the
  * range (mmap(PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS)) and registers it.
  */
