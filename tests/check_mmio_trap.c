@@ -51,6 +51,8 @@ typedef struct DecodeCase {
     bool has_imm;
     uint64_t imm;
     bool rhs;
+    MmioAlu alu;            /* RMW / ALU_LOAD only */
+    bool lock;
 } DecodeCase;
 
 #define INSN(...) .bytes = { __VA_ARGS__ }, .n = sizeof((uint8_t[]){ __VA_ARGS__ })
@@ -58,6 +60,8 @@ typedef struct DecodeCase {
 #define ST   .op = MMIO_OP_STORE
 #define CMP  .op = MMIO_OP_CMP
 #define TST  .op = MMIO_OP_TEST
+#define RMW(a) .op = MMIO_OP_RMW, .alu = MMIO_ALU_##a
+#define ALD(a) .op = MMIO_OP_ALU_LOAD, .alu = MMIO_ALU_##a
 #define GPR(r) .kind = MMIO_REG_GPR, .reg = (r)
 #define XMM(r) .kind = MMIO_REG_XMM, .reg = (r)
 #define NOREG  .kind = MMIO_REG_NONE, .reg = -1
@@ -166,6 +170,34 @@ static const DecodeCase decode_cases[] = {
       IMM(0xffffffffffff8001ull) },
     { "test [rdi],rax", INSN(0x48, 0x85, 0x07), .len = 3, TST, .size = 8, GPR(0) },
     { "test [rdi],dh", INSN(0x84, 0x37), .len = 2, TST, .size = 1, GPR(2), .high8 = true },
+    /* read-modify-write */
+    { "or dword [rdi],1 (83 /1)", INSN(0x83, 0x0f, 0x01), .len = 3, RMW(OR), .size = 4, NOREG, IMM(1) },
+    { "add byte [rdi],1 (80 /0)", INSN(0x80, 0x07, 0x01), .len = 3, RMW(ADD), .size = 1, NOREG, IMM(1) },
+    { "and dword [rdi],~4 (81 /4)", INSN(0x81, 0x27, 0xfb, 0xff, 0xff, 0xff), .len = 6, RMW(AND),
+      .size = 4, NOREG, IMM(~4ull) },
+    { "lock or dword [rdi],1", INSN(0xf0, 0x83, 0x0f, 0x01), .len = 4, RMW(OR), .size = 4, NOREG, IMM(1),
+      .lock = true },
+    { "xor byte [rdi],0x80", INSN(0x80, 0x37, 0x80), .len = 3, RMW(XOR), .size = 1, NOREG,
+      IMM(0xffffffffffffff80ull) },
+    { "sbb word [rdi],5 (66 83 /3)", INSN(0x66, 0x83, 0x1f, 0x05), .len = 4, RMW(SBB), .size = 2, NOREG,
+      IMM(5) },
+    { "sub qword [rdi+8],imm32 (81 /5)", INSN(0x48, 0x81, 0x6f, 0x08, 0x00, 0x01, 0x00, 0x00), .len = 8,
+      RMW(SUB), .size = 8, NOREG, IMM(0x100) },
+    { "add [rdi],eax (01)", INSN(0x01, 0x07), .len = 2, RMW(ADD), .size = 4, GPR(0) },
+    { "lock add [rdi],eax", INSN(0xf0, 0x01, 0x07), .len = 3, RMW(ADD), .size = 4, GPR(0), .lock = true },
+    { "sub [rdi],ah (28)", INSN(0x28, 0x27), .len = 2, RMW(SUB), .size = 1, GPR(0), .high8 = true },
+    { "or [rdi],r10b (08)", INSN(0x44, 0x08, 0x17), .len = 3, RMW(OR), .size = 1, GPR(10) },
+    { "and [rdi],dx (66 21)", INSN(0x66, 0x21, 0x17), .len = 3, RMW(AND), .size = 2, GPR(2) },
+    { "add rax,[rdi] (03)", INSN(0x48, 0x03, 0x07), .len = 3, ALD(ADD), .size = 8, GPR(0) },
+    { "adc r9,[rdi] (13)", INSN(0x4c, 0x13, 0x0f), .len = 3, ALD(ADC), .size = 8, GPR(9) },
+    { "xor bh,[rdi] (32)", INSN(0x32, 0x3f), .len = 2, ALD(XOR), .size = 1, GPR(3), .high8 = true },
+    { "sub esi,[rdi+4] (2B)", INSN(0x2b, 0x77, 0x04), .len = 3, ALD(SUB), .size = 4, GPR(6) },
+    { "inc dword [rdi] (FF /0)", INSN(0xff, 0x07), .len = 2, RMW(INC), .size = 4, NOREG },
+    { "dec byte [rdi] (FE /1)", INSN(0xfe, 0x0f), .len = 2, RMW(DEC), .size = 1, NOREG },
+    { "lock inc qword [rdi+8]", INSN(0xf0, 0x48, 0xff, 0x47, 0x08), .len = 5, RMW(INC), .size = 8, NOREG,
+      .lock = true },
+    { "not byte [rdi] (F6 /2)", INSN(0xf6, 0x17), .len = 2, RMW(NOT), .size = 1, NOREG },
+    { "neg dword [rdi+4] (F7 /3)", INSN(0xf7, 0x5f, 0x04), .len = 3, RMW(NEG), .size = 4, NOREG },
     /* SSE */
     { "movd xmm0,[rdi]", INSN(0x66, 0x0f, 0x6e, 0x07), .len = 4, LD, .size = 4, XMM(0), .dst = 16,
       .ext = MMIO_EXT_ZERO },
@@ -211,13 +243,21 @@ static const struct {
     uint8_t bytes[16];
     size_t n;
 } refused_cases[] = {
-    { "lock add [rdi],eax", INSN(0xf0, 0x01, 0x07) },
     { "lock cmpxchg", INSN(0xf0, 0x0f, 0xb1, 0x0f) },
-    { "add [rdi],eax", INSN(0x01, 0x07) },
-    { "or dword [rdi],1 (83 /1)", INSN(0x83, 0x0f, 0x01) },
-    { "add byte [rdi],1 (80 /0)", INSN(0x80, 0x07, 0x01) },
-    { "not byte [rdi] (F6 /2)", INSN(0xf6, 0x17) },
-    { "neg dword [rdi+4] (F7 /3)", INSN(0xf7, 0x5f, 0x04) },
+    { "lock xadd", INSN(0xf0, 0x0f, 0xc1, 0x07) },
+    { "lock mov [rdi],eax", INSN(0xf0, 0x89, 0x07) },
+    { "lock cmp [rdi],eax", INSN(0xf0, 0x39, 0x07) },
+    { "lock test byte [rdi],1", INSN(0xf0, 0xf6, 0x07, 0x01) },
+    { "lock mov eax,[moffs]", INSN(0xf0, 0xa1, ADDR8) },
+    { "lock movdqu", INSN(0xf0, 0xf3, 0x0f, 0x6f, 0x07) },
+    { "mul dword [rdi] (F7 /4)", INSN(0xf7, 0x27) },
+    { "idiv byte [rdi] (F6 /7)", INSN(0xf6, 0x3f) },
+    { "F6 /1 (TEST alias)", INSN(0xf6, 0x0f, 0x01) },
+    { "call [rdi] (FF /2)", INSN(0xff, 0x17) },
+    { "FE /2", INSN(0xfe, 0x17) },
+    { "shl dword [rdi],1", INSN(0xd1, 0x27) },
+    { "add al,imm8 (04, no ModRM)", INSN(0x04, 0x01) },
+    { "add eax,imm32 (05)", INSN(0x05, 1, 2, 3, 4) },
     { "C6 /1 is not MOV", INSN(0xc6, 0x4f, 0x00, 0x00) },
     { "C7 /2", INSN(0xc7, 0x17, 0, 0, 0, 0) },
     { "mov eax,edi (register form)", INSN(0x8b, 0xc7) },
@@ -254,7 +294,12 @@ START_TEST(test_decode_table)
         int n = mmio_decode(c->bytes, c->n, &in);
         ck_assert_msg(n == c->len, "%s: length %d, want %d", c->name, n, c->len);
         ck_assert_msg(in.op == c->op, "%s: op %d", c->name, in.op);
-        ck_assert_msg(in.is_write == (c->op == MMIO_OP_STORE), "%s: is_write", c->name);
+        ck_assert_msg(in.is_write == (c->op == MMIO_OP_STORE || c->op == MMIO_OP_RMW), "%s: is_write",
+                      c->name);
+        ck_assert_msg(in.lock == c->lock, "%s: lock", c->name);
+        if (c->op == MMIO_OP_RMW || c->op == MMIO_OP_ALU_LOAD) {
+            ck_assert_msg(in.alu == c->alu, "%s: alu %d", c->name, in.alu);
+        }
         ck_assert_msg(in.size == c->size, "%s: size %u", c->name, in.size);
         ck_assert_msg(in.reg_kind == c->kind, "%s: reg kind %d", c->name, in.reg_kind);
         ck_assert_msg(in.reg == c->reg, "%s: reg %d, want %d", c->name, in.reg, c->reg);
@@ -406,7 +451,7 @@ START_TEST(test_decode_random)
             REQUIRE(n <= (int)avail);
             REQUIRE(n <= MMIO_INSN_MAX_LEN);
             REQUIRE(in.size == 1 || in.size == 2 || in.size == 4 || in.size == 8 || in.size == 16);
-            REQUIRE(in.reg_kind != MMIO_REG_NONE || in.has_imm);
+            REQUIRE(in.reg_kind != MMIO_REG_NONE || in.has_imm || in.op == MMIO_OP_RMW);
             REQUIRE(in.reg >= -1 && in.reg <= 15);
             MmioInsn again;
             REQUIRE(mmio_decode(buf, (size_t)n, &again) == n);
@@ -878,6 +923,120 @@ START_TEST(test_live_setcc)
 }
 END_TEST
 
+/* ---- live: read-modify-write --------------------------------------------- */
+
+/* Returns RFLAGS; *vp is the register operand in and out.  All six
+ * arithmetic flags are set first, so ADC/SBB carry in, INC/DEC must keep
+ * CF and NOT must keep them all. */
+#define PRESET_FLAGS "leaq -128(%%rsp), %%rsp\n\tpushq $0xad7\n\tpopfq\n\tleaq 128(%%rsp), %%rsp\n\t"
+#define RMW_FN(name, text)                                                       \
+    static uint64_t name(void *p, uint64_t *vp)                                  \
+    {                                                                            \
+        uint64_t fl, v = *vp;                                                    \
+        __asm__ volatile(PRESET_FLAGS text READ_FLAGS                              \
+                         : "=&r"(fl), "+r"(v) : "r"(p) : "memory", "cc");        \
+        *vp = v;                                                                 \
+        return fl;                                                               \
+    }
+
+typedef uint64_t (*RmwFn)(void *p, uint64_t *vp);
+
+RMW_FN(rmw_or_i8, "orl $0x101, (%2)")
+RMW_FN(rmw_and_i32, "andl $-5, (%2)")
+RMW_FN(rmw_xor_m8, "xorb $0x80, (%2)")
+RMW_FN(rmw_add_r64, "addq %q1, (%2)")
+RMW_FN(rmw_add_r8, "addb %b1, (%2)")
+RMW_FN(rmw_sub_r16, "subw %w1, (%2)")
+RMW_FN(rmw_adc_r32, "adcl %k1, (%2)")
+RMW_FN(rmw_sbb_i8, "sbbq $7, (%2)")
+RMW_FN(rmw_sub_i32_64, "subq $0x7fffffff, (%2)")
+RMW_FN(rmw_inc32, "incl (%2)")
+RMW_FN(rmw_dec8, "decb (%2)")
+RMW_FN(rmw_inc64, "incq (%2)")
+RMW_FN(rmw_neg32, "negl (%2)")
+RMW_FN(rmw_neg8, "negb (%2)")
+RMW_FN(rmw_not64, "notq (%2)")
+RMW_FN(rmw_not16, "notw (%2)")
+RMW_FN(rmw_lock_or, "lock orl $0x10, (%2)")
+RMW_FN(rmw_lock_add, "lock addq %q1, (%2)")
+RMW_FN(rmw_lock_dec, "lock decl (%2)")
+RMW_FN(ald_add32, "addl (%2), %k1")
+RMW_FN(ald_add64, "addq (%2), %q1")
+RMW_FN(ald_sub16, "subw (%2), %w1")
+RMW_FN(ald_adc8, "adcb (%2), %b1")
+RMW_FN(ald_sbb64, "sbbq (%2), %q1")
+RMW_FN(ald_and32, "andl (%2), %k1")
+RMW_FN(ald_or64, "orq (%2), %q1")
+RMW_FN(ald_xor8, "xorb (%2), %b1")
+
+static const struct {
+    const char *name;
+    RmwFn fn;
+    uint64_t mask;
+    bool writes;
+} rmw_cases[] = {
+    { "or m32,imm", rmw_or_i8, FL_LOGIC, true },
+    { "and m32,imm", rmw_and_i32, FL_LOGIC, true },
+    { "xor m8,imm", rmw_xor_m8, FL_LOGIC, true },
+    { "add m64,r", rmw_add_r64, FL_ARITH, true },
+    { "add m8,r", rmw_add_r8, FL_ARITH, true },
+    { "sub m16,r", rmw_sub_r16, FL_ARITH, true },
+    { "adc m32,r (CF=1)", rmw_adc_r32, FL_ARITH, true },
+    { "sbb m64,imm8 (CF=1)", rmw_sbb_i8, FL_ARITH, true },
+    { "sub m64,imm32", rmw_sub_i32_64, FL_ARITH, true },
+    { "inc m32 (CF kept)", rmw_inc32, FL_ARITH, true },
+    { "dec m8 (CF kept)", rmw_dec8, FL_ARITH, true },
+    { "inc m64", rmw_inc64, FL_ARITH, true },
+    { "neg m32", rmw_neg32, FL_ARITH, true },
+    { "neg m8", rmw_neg8, FL_ARITH, true },
+    { "not m64 (flags kept)", rmw_not64, FL_ARITH, true },
+    { "not m16", rmw_not16, FL_ARITH, true },
+    { "lock or m32,imm", rmw_lock_or, FL_LOGIC, true },
+    { "lock add m64,r", rmw_lock_add, FL_ARITH, true },
+    { "lock dec m32", rmw_lock_dec, FL_ARITH, true },
+    { "add r32,m", ald_add32, FL_ARITH, false },
+    { "add r64,m", ald_add64, FL_ARITH, false },
+    { "sub r16,m", ald_sub16, FL_ARITH, false },
+    { "adc r8,m (CF=1)", ald_adc8, FL_ARITH, false },
+    { "sbb r64,m (CF=1)", ald_sbb64, FL_ARITH, false },
+    { "and r32,m", ald_and32, FL_LOGIC, false },
+    { "or r64,m", ald_or64, FL_LOGIC, false },
+    { "xor r8,m", ald_xor8, FL_LOGIC, false },
+};
+
+START_TEST(test_live_rmw)
+{
+    Rig r;
+    rig_init(&r);
+    static const uint64_t mems[] = {
+        0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff,
+        0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull, 0x0f0f0f0f0f0f0f0full, 0xfffffffb,
+    };
+    static const uint64_t regs[] = { 0, 1, 0x7f, 0x8001, 0x80000000, ~0ull, 0x123456789abcdef0ull };
+    for (size_t k = 0; k < G_N_ELEMENTS(rmw_cases); k++) {
+        for (size_t m = 0; m < G_N_ELEMENTS(mems); m++) {
+            for (size_t j = 0; j < G_N_ELEMENTS(regs); j++) {
+                memcpy(r.ref + 0x80, &mems[m], 8);
+                memcpy(r.dev->regs + 0x80, &mems[m], 8);
+                unsigned reads = atomic_load(&r.dev->reads), writes = atomic_load(&r.dev->writes);
+                uint64_t v_ref = regs[j], v_trap = regs[j];
+                uint64_t want = rmw_cases[k].fn(r.ref + 0x80, &v_ref) & rmw_cases[k].mask;
+                uint64_t got = rmw_cases[k].fn(r.bar + 0x80, &v_trap) & rmw_cases[k].mask;
+                ck_assert_msg(got == want && v_trap == v_ref && memcmp(r.ref + 0x80, r.dev->regs + 0x80, 8) == 0,
+                              "%s mem %llx reg %llx: flags %03llx want %03llx, reg %llx want %llx",
+                              rmw_cases[k].name, (unsigned long long)mems[m],
+                              (unsigned long long)regs[j], (unsigned long long)got,
+                              (unsigned long long)want, (unsigned long long)v_trap,
+                              (unsigned long long)v_ref);
+                ck_assert_uint_eq(atomic_load(&r.dev->reads) - reads, 1);
+                ck_assert_uint_eq(atomic_load(&r.dev->writes) - writes, rmw_cases[k].writes ? 1 : 0);
+            }
+        }
+    }
+    rig_fini(&r);
+}
+END_TEST
+
 /* ---- live: SSE -------------------------------------------------------------- */
 
 typedef void (*XmmLoadFn)(void *p, uint64_t out[2]);
@@ -1044,6 +1203,20 @@ START_TEST(test_live_volatile_c)
     if (b32[0x304 / 4] != 0xdeadbeef) {
         ck_abort_msg("compare folded into a branch went wrong");
     }
+
+    /* Read-modify-write as drivers write it (clang folds these into one
+     * instruction on memory, gcc into load/op/store). */
+    b32[0x310 / 4] = 0x0f;
+    b32[0x310 / 4] |= 0x100;
+    b32[0x310 / 4] &= ~1u;
+    b32[0x310 / 4] += 0x20;
+    b8[0x314] = 0x7f;
+    b8[0x314] ^= 0x80;
+    b16[0x316 / 2] = 0xffff;
+    b16[0x316 / 2]++;
+    ck_assert_uint_eq(b32[0x310 / 4], 0x12e);
+    ck_assert_uint_eq(b8[0x314], 0xff);
+    ck_assert_uint_eq(b16[0x316 / 2], 0);
 
     /* A polling loop: the status bit comes up after some reads. */
     r.dev->regs[0x800] = 0;
@@ -1457,7 +1630,8 @@ END_TEST
 static void child_unsupported(void *arg)
 {
     Rig *r = arg;
-    __asm__ volatile("lock addl $1, (%0)" : : "r"(r->bar + 0x10) : "memory", "cc");
+    uint32_t v = 1;
+    __asm__ volatile("xchgl %0, (%1)" : "+r"(v) : "r"(r->bar + 0x10) : "memory");
 }
 
 START_TEST(test_unsupported_dies_loudly)
@@ -1468,7 +1642,7 @@ START_TEST(test_unsupported_dies_loudly)
     int st = run_child(child_unsupported, &r, buf, sizeof(buf));
     ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status 0x%x, stderr: %s", st, buf);
     ck_assert_msg(strstr(buf, "unsupported instruction") != NULL, "stderr: %s", buf);
-    ck_assert_msg(strstr(buf, "bytes f0 83") != NULL, "stderr: %s", buf);
+    ck_assert_msg(strstr(buf, "bytes 87") != NULL, "stderr: %s", buf);
     char addr[32];
     snprintf(addr, sizeof(addr), "0x%lx", (unsigned long)(uintptr_t)(r.bar + 0x10));
     ck_assert_msg(strstr(buf, addr) != NULL, "stderr lacks %s: %s", addr, buf);
@@ -1567,6 +1741,7 @@ static Suite *suite_mmio_trap(void)
     tcase_add_test(tc, test_live_stores);
     tcase_add_test(tc, test_live_flags);
     tcase_add_test(tc, test_live_setcc);
+    tcase_add_test(tc, test_live_rmw);
     tcase_add_test(tc, test_live_sse);
     tcase_add_test(tc, test_live_volatile_c);
     tcase_add_test(tc, test_live_rip_relative);

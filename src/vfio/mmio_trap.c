@@ -30,9 +30,16 @@
  * CF PF AF ZF SF OF are computed as the CPU would (TEST clears AF, which
  * the SDM leaves undefined).  A 16-byte access is two 8-byte callbacks.
  *
- * Not supported: LOCK and every read-modify-write form, string
- * instructions, PUSH/POP m, XCHG, CMPXCHG, MMX, x87, VEX/EVEX, BT m,
- * SETcc m.  An unsupported instruction on a trapped address is reported
+ * Read-modify-write, because clang folds a volatile `*reg |= bit` into
+ * `or $bit, (reg)`: the ALU rows 00-3B (ADD OR ADC SBB AND SUB XOR as
+ * m,r and r,m), 80/81/83 /0-/6 ALU m,imm, FE/FF /0 /1 INC/DEC m, F6/F7
+ * /2 /3 NOT/NEG m - a read callback, then a write callback of the result
+ * for the memory-destination forms, with the flags of each operation.
+ * LOCK is accepted on those: every trapped access is serialised by the
+ * trap lock, so the pair is atomic with respect to all others.
+ *
+ * Not supported: XCHG, XADD, CMPXCHG, string instructions, PUSH/POP m,
+ * shifts and rotates, MUL/DIV, BT*, SETcc m, MMX, x87, VEX/EVEX (AVX).  An unsupported instruction on a trapped address is reported
  * once on stderr and the default SIGSEGV action restored, so the program
  * dies at that instruction (with a core dump) instead of looping.
  *
@@ -98,7 +105,7 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
 {
     size_t lim = avail < MMIO_INSN_MAX_LEN ? avail : MMIO_INSN_MAX_LEN;
     size_t i = 0;
-    bool opsize_prefix = false, addr32 = false;
+    bool opsize_prefix = false, addr32 = false, lock = false;
     uint8_t rep = 0, rex = 0;
 
     memset(out, 0, sizeof(*out));
@@ -125,6 +132,8 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             opsize_prefix = true;
         } else if (b == 0x67) {
             addr32 = true;
+        } else if (b == 0xF0) {
+            lock = true;        /* valid only on the read-modify-write forms, checked below */
         } else if (b == 0xF2 || b == 0xF3) {
             rep = b;            /* the last of F2/F3 wins */
         } else if (b == 0x2E || b == 0x3E || b == 0x26 || b == 0x36) {
@@ -136,7 +145,7 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             i++;
             continue;
         } else {
-            break;              /* LOCK (F0) falls through to the opcode switch and is refused */
+            break;
         }
         rex = 0;
         i++;
@@ -159,6 +168,9 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
 
     /* moffs forms have no ModRM: the absolute address follows the opcode. */
     if (!two_byte && op >= 0xA0 && op <= 0xA3) {
+        if (lock) {
+            return MMIO_DECODE_UNSUPPORTED;
+        }
         unsigned size = (op & 1) ? os : 1;
         size_t moffs = addr32 ? 4 : 8;
         NEED(moffs);
@@ -177,6 +189,7 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
     /* Which form is this?  Everything below has a ModRM memory operand. */
     unsigned imm_bytes = 0;
     int need_regfield = -1;     /* opcode extension the ModRM reg field must hold */
+    int group = 0;              /* 80/81/83/F6/F7/FE/FF: the reg field picks the operation */
     enum { R_NONE, R_GPR, R_GPR8, R_XMM } regop = R_NONE;
     out->ext = MMIO_EXT_NONE;
 
@@ -200,25 +213,31 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             out->op = MMIO_OP_LOAD; out->size = 4; out->dst_size = 8; out->ext = MMIO_EXT_SIGN;
             regop = R_GPR;
             break;
-        case 0x80: out->op = MMIO_OP_CMP; out->size = 1;  need_regfield = 7; imm_bytes = 1; break;
-        case 0x81:
-            out->op = MMIO_OP_CMP; out->size = os; need_regfield = 7;
-            imm_bytes = os == 2 ? 2 : 4;
+        case 0x80: case 0xF6: case 0xFE:
+            group = op; out->size = 1;
             break;
-        case 0x83: out->op = MMIO_OP_CMP; out->size = os; need_regfield = 7; imm_bytes = 1; break;
-        case 0x38: out->op = MMIO_OP_CMP; out->size = 1;  regop = R_GPR8; break;
-        case 0x39: out->op = MMIO_OP_CMP; out->size = os; regop = R_GPR;  break;
-        case 0x3A: out->op = MMIO_OP_CMP; out->size = 1;  regop = R_GPR8; out->mem_is_rhs = true; break;
-        case 0x3B: out->op = MMIO_OP_CMP; out->size = os; regop = R_GPR;  out->mem_is_rhs = true; break;
+        case 0x81: case 0x83: case 0xF7: case 0xFF:
+            group = op; out->size = os;
+            break;
         case 0x84: out->op = MMIO_OP_TEST; out->size = 1;  regop = R_GPR8; break;
         case 0x85: out->op = MMIO_OP_TEST; out->size = os; regop = R_GPR;  break;
-        case 0xF6: out->op = MMIO_OP_TEST; out->size = 1;  need_regfield = 0; imm_bytes = 1; break;
-        case 0xF7:
-            out->op = MMIO_OP_TEST; out->size = os; need_regfield = 0;
-            imm_bytes = os == 2 ? 2 : 4;
-            break;
         default:
-            return MMIO_DECODE_UNSUPPORTED;
+            /* The ALU rows 00-3B: ADD OR ADC SBB AND SUB XOR CMP, each as
+             * r/m8,r8 / r/m,r (memory destination) and r8,r/m8 / r,r/m
+             * (register destination). */
+            if (op >= 0x40 || (op & 7) > 3) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->alu = (MmioAlu)(op >> 3);
+            out->size = (op & 1) ? os : 1;
+            regop = (op & 1) ? R_GPR : R_GPR8;
+            if (out->alu == MMIO_ALU_CMP) {
+                out->op = MMIO_OP_CMP;
+                out->mem_is_rhs = op & 2;
+            } else {
+                out->op = (op & 2) ? MMIO_OP_ALU_LOAD : MMIO_OP_RMW;
+            }
+            break;
         }
     } else {
         switch (op) {
@@ -332,6 +351,37 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
     out->ea_addr32 = addr32;
     i += disp;
 
+    switch (group) {
+    case 0x80: case 0x81: case 0x83:   /* ALU m, imm; /7 is CMP */
+        out->alu = (MmioAlu)regfield;
+        out->op = out->alu == MMIO_ALU_CMP ? MMIO_OP_CMP : MMIO_OP_RMW;
+        imm_bytes = group == 0x81 ? (os == 2 ? 2 : 4) : 1;
+        break;
+    case 0xF6: case 0xF7:               /* /0 TEST m,imm; /2 NOT; /3 NEG */
+        if (regfield == 0) {
+            out->op = MMIO_OP_TEST;
+            imm_bytes = group == 0xF6 ? 1 : os == 2 ? 2 : 4;
+        } else if (regfield == 2 || regfield == 3) {
+            out->op = MMIO_OP_RMW;
+            out->alu = regfield == 2 ? MMIO_ALU_NOT : MMIO_ALU_NEG;
+        } else {
+            return MMIO_DECODE_UNSUPPORTED;     /* MUL/IMUL/DIV/IDIV (and the /1 alias) */
+        }
+        break;
+    case 0xFE: case 0xFF:               /* /0 INC; /1 DEC; FF /2../6 CALL/JMP/PUSH */
+        if (regfield > 1) {
+            return MMIO_DECODE_UNSUPPORTED;
+        }
+        out->op = MMIO_OP_RMW;
+        out->alu = regfield == 0 ? MMIO_ALU_INC : MMIO_ALU_DEC;
+        break;
+    default:
+        break;
+    }
+    if (lock && out->op != MMIO_OP_RMW) {
+        return MMIO_DECODE_UNSUPPORTED;     /* LOCK elsewhere is #UD */
+    }
+
     if (imm_bytes) {
         NEED(imm_bytes);
         uint64_t v = load_le(insn + i, imm_bytes);
@@ -356,7 +406,8 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
         out->reg = regfield + rex_r;
         break;
     }
-    out->is_write = out->op == MMIO_OP_STORE;
+    out->is_write = out->op == MMIO_OP_STORE || out->op == MMIO_OP_RMW;
+    out->lock = lock;
     if (out->op == MMIO_OP_LOAD && out->dst_size == 0) {
         out->dst_size = regop == R_XMM ? 16 : out->size;
     }
@@ -487,27 +538,9 @@ enum {
     EFL_ZF = 1u << 6, EFL_SF = 1u << 7, EFL_OF = 1u << 11,
 };
 
-static uint64_t compare_flags(MmioOp op, uint64_t a, uint64_t b, unsigned size)
+static uint64_t parity_zero_sign(uint64_t res, uint64_t sign)
 {
-    uint64_t mask = size_mask(size);
-    uint64_t sign = 1ull << (size * 8 - 1);
-    uint64_t res, fl = 0;
-    a &= mask;
-    b &= mask;
-    if (op == MMIO_OP_CMP) {
-        res = (a - b) & mask;
-        if (a < b) {
-            fl |= EFL_CF;
-        }
-        if ((a ^ b) & (a ^ res) & sign) {
-            fl |= EFL_OF;       /* operands of different sign, result took b's */
-        }
-        if ((a ^ b ^ res) & 0x10) {
-            fl |= EFL_AF;       /* borrow out of bit 3 */
-        }
-    } else {
-        res = a & b;            /* TEST: CF = OF = 0, AF left clear */
-    }
+    uint64_t fl = 0;
     if (res == 0) {
         fl |= EFL_ZF;
     }
@@ -518,6 +551,81 @@ static uint64_t compare_flags(MmioOp op, uint64_t a, uint64_t b, unsigned size)
         fl |= EFL_PF;           /* even number of ones in the low byte */
     }
     return fl;
+}
+
+/* Computes a @alu b at @size bytes as the CPU does (SDM vol. 2, each
+ * instruction's "Flags Affected"), updating *@efl; returns the result.
+ * AF, which the SDM leaves undefined for AND/OR/XOR/TEST, is cleared. */
+static uint64_t alu_apply(MmioAlu alu, uint64_t a, uint64_t b, unsigned size, uint64_t *efl)
+{
+    const uint64_t arith = EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF;
+    uint64_t mask = size_mask(size);
+    uint64_t sign = 1ull << (size * 8 - 1);
+    uint64_t carry_in = (*efl & EFL_CF) ? 1 : 0;
+    uint64_t res, fl = 0, keep = *efl & ~arith;
+    a &= mask;
+    b &= mask;
+    switch (alu) {
+    case MMIO_ALU_INC:
+    case MMIO_ALU_DEC:
+        keep |= *efl & EFL_CF;  /* INC/DEC leave CF alone */
+        b = 1;
+        carry_in = 0;
+        /* fall through */
+    case MMIO_ALU_ADD:
+    case MMIO_ALU_ADC:
+    case MMIO_ALU_SUB:
+    case MMIO_ALU_SBB:
+    case MMIO_ALU_CMP:
+    case MMIO_ALU_NEG: {
+        bool sub = alu == MMIO_ALU_SUB || alu == MMIO_ALU_SBB || alu == MMIO_ALU_CMP ||
+                   alu == MMIO_ALU_DEC || alu == MMIO_ALU_NEG;
+        uint64_t c = (alu == MMIO_ALU_ADC || alu == MMIO_ALU_SBB) ? carry_in : 0;
+        if (alu == MMIO_ALU_NEG) {
+            b = a;              /* NEG is 0 - a */
+            a = 0;
+        }
+        if (sub) {
+            res = (a - b - c) & mask;
+            if (a < b || (c && a == b)) {
+                fl |= EFL_CF;   /* borrow */
+            }
+            if ((a ^ b) & (a ^ res) & sign) {
+                fl |= EFL_OF;   /* operands of different sign, result took b's */
+            }
+        } else {
+            res = (a + b + c) & mask;
+            if (res < a || (c && res == a)) {
+                fl |= EFL_CF;   /* carry out of the top bit */
+            }
+            if (~(a ^ b) & (a ^ res) & sign) {
+                fl |= EFL_OF;   /* operands of one sign, result of the other */
+            }
+        }
+        if ((a ^ b ^ res) & 0x10) {
+            fl |= EFL_AF;       /* carry or borrow at bit 3 */
+        }
+        if (alu == MMIO_ALU_INC || alu == MMIO_ALU_DEC) {
+            fl &= ~(uint64_t)EFL_CF;
+        }
+        break;
+    }
+    case MMIO_ALU_AND:
+    case MMIO_ALU_TEST:
+        res = a & b;
+        break;
+    case MMIO_ALU_OR:
+        res = a | b;
+        break;
+    case MMIO_ALU_XOR:
+        res = a ^ b;
+        break;
+    case MMIO_ALU_NOT:
+    default:
+        return ~a & mask;       /* NOT changes no flag */
+    }
+    *efl = keep | fl | parity_zero_sign(res, sign);
+    return res;
 }
 
 static void emulate(ucontext_t *uc, const MmioInsn *in, const MmioTrapOps *ops, void *opaque,
@@ -558,14 +666,28 @@ static void emulate(ucontext_t *uc, const MmioInsn *in, const MmioTrapOps *ops, 
         }
         break;
     case MMIO_OP_CMP:
-    case MMIO_OP_TEST: {
-        uint64_t m = ops->read(opaque, off, in->size);
-        uint64_t other = in->has_imm ? in->imm : gpr_get(uc, in, in->size);
-        uint64_t fl = in->mem_is_rhs ? compare_flags(in->op, other, m, in->size)
-                                     : compare_flags(in->op, m, other, in->size);
+    case MMIO_OP_TEST:
+    case MMIO_OP_RMW:
+    case MMIO_OP_ALU_LOAD: {
+        /* Under the trap lock the read and write of an RMW are atomic with
+         * respect to every other trapped access, which is all LOCK asks. */
+        uint64_t m = ops->read(opaque, off, in->size) & size_mask(in->size);
+        uint64_t other = in->has_imm ? in->imm
+                         : in->reg_kind == MMIO_REG_GPR ? gpr_get(uc, in, in->size) : 0;
+        MmioAlu alu = in->op == MMIO_OP_TEST ? MMIO_ALU_TEST : in->alu;
         uint64_t efl = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
-        efl &= ~(uint64_t)(EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF);
-        uc->uc_mcontext.gregs[REG_EFL] = (greg_t)(efl | fl);
+        uint64_t res;
+        if (in->op == MMIO_OP_ALU_LOAD || in->mem_is_rhs) {
+            res = alu_apply(alu, other, m, in->size, &efl);     /* register op memory */
+        } else {
+            res = alu_apply(alu, m, other, in->size, &efl);     /* memory op operand */
+        }
+        uc->uc_mcontext.gregs[REG_EFL] = (greg_t)efl;
+        if (in->op == MMIO_OP_RMW) {
+            ops->write(opaque, off, res, in->size);
+        } else if (in->op == MMIO_OP_ALU_LOAD) {
+            gpr_set(uc, in, in->size, res);
+        }
         break;
     }
     }

@@ -13,14 +13,15 @@
  * What is modelled: the plain data movement compilers emit for volatile
  * accesses in 64-bit mode - MOV in all its register, immediate and moffs
  * forms, MOVZX/MOVSX/MOVSXD, CMP and TEST against memory (a volatile load
- * folded into a compare), and the SSE moves used for 4/8/16-byte copies
+ * folded into a compare), the read-modify-write ALU forms (ADD/OR/AND/XOR/
+ * SUB/ADC/SBB/INC/DEC/NOT/NEG on memory, LOCK-prefixed or not - clang
+ * folds a volatile `*reg |= bit` into one), and the SSE moves used for 4/8/16-byte copies
  * (MOVD/MOVQ/MOVSS/MOVSD/MOVUPS/MOVAPS/MOVDQA/MOVDQU and the non-temporal
  * stores); a 16-byte access becomes two 8-byte accesses, low half first.
  * The full list is in mmio_trap.c.
  *
- * What is not: string instructions (MOVS/STOS/...), LOCK-prefixed or other
- * read-modify-write instructions (ADD/OR/AND/XCHG/CMPXCHG to memory),
- * x87, MMX, VEX/EVEX (AVX) encodings, 32-bit or 16-bit code, and accesses
+ * What is not: string instructions (MOVS/STOS/...), XCHG/XADD/CMPXCHG,
+ * shifts, multiplies, bit tests, x87, MMX, VEX/EVEX (AVX) encodings, 32-bit or 16-bit code, and accesses
  * that start outside a registered range and run into it (or out of it).
  * Such an access at
  * a trapped address is reported on stderr (address, RIP, instruction
@@ -58,7 +59,18 @@ typedef enum MmioOp {
     MMIO_OP_STORE,   /* memory <- register or immediate */
     MMIO_OP_CMP,     /* flags <- lhs - rhs (memory is read, nothing written) */
     MMIO_OP_TEST,    /* flags <- memory & operand */
+    MMIO_OP_RMW,     /* memory <- memory alu operand, flags (memory read, then written) */
+    MMIO_OP_ALU_LOAD,/* register <- register alu memory, flags */
 } MmioOp;
+
+/* Arithmetic of MMIO_OP_RMW / MMIO_OP_ALU_LOAD; the first eight are in
+ * opcode order (the ModRM reg field of 80/81/83, bits 5:3 of 00-3F). */
+typedef enum MmioAlu {
+    MMIO_ALU_ADD, MMIO_ALU_OR, MMIO_ALU_ADC, MMIO_ALU_SBB,
+    MMIO_ALU_AND, MMIO_ALU_SUB, MMIO_ALU_XOR, MMIO_ALU_CMP,
+    MMIO_ALU_INC, MMIO_ALU_DEC, MMIO_ALU_NOT, MMIO_ALU_NEG,
+    MMIO_ALU_TEST,
+} MmioAlu;
 
 typedef enum MmioRegKind {
     MMIO_REG_NONE,   /* no register operand (store or compare of an immediate) */
@@ -75,7 +87,9 @@ typedef enum MmioExt {
 
 typedef struct MmioInsn {
     MmioOp op;
-    bool is_write;          /* op == MMIO_OP_STORE */
+    bool is_write;          /* op is MMIO_OP_STORE or MMIO_OP_RMW */
+    MmioAlu alu;            /* MMIO_OP_RMW / MMIO_OP_ALU_LOAD only */
+    bool lock;              /* LOCK prefix (RMW forms only) */
     unsigned size;          /* bytes of memory accessed: 1, 2, 4, 8 or 16 */
     MmioRegKind reg_kind;
     int reg;                /* register number per reg_kind; -1 when MMIO_REG_NONE */
