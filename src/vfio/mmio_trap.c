@@ -25,10 +25,11 @@
  *   0F 28/29 MOVAPS/MOVAPD   66/F3 0F 6F/7F MOVDQA/MOVDQU
  *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ        0F C3 MOVNTI m,r
  * with any of the prefixes 66, 67 (32-bit addressing), F2, F3, segment
- * overrides and REX.  Register-only forms (mod = 3)
- * cannot fault on memory and are refused.  CMP/TEST only read; the flags
- * CF PF AF ZF SF OF are computed as the CPU would (TEST clears AF, which
- * the SDM leaves undefined).  A 16-byte access is two 8-byte callbacks.
+ * overrides and REX.  Register-only forms (mod = 3) cannot fault on memory
+ * and are refused.  CMP/TEST only read; the flags CF PF AF ZF SF OF are
+ * computed as the CPU would (AF, which the SDM leaves undefined after the
+ * logical operations, is cleared).  A 16-byte access is two 8-byte
+ * callbacks, low half first.
  *
  * Read-modify-write, because clang folds a volatile `*reg |= bit` into
  * `or $bit, (reg)`: the ALU rows 00-3B (ADD OR ADC SBB AND SUB XOR as
@@ -39,9 +40,10 @@
  * trap lock, so the pair is atomic with respect to all others.
  *
  * Not supported: XCHG, XADD, CMPXCHG, string instructions, PUSH/POP m,
- * shifts and rotates, MUL/DIV, BT*, SETcc m, MMX, x87, VEX/EVEX (AVX).  An unsupported instruction on a trapped address is reported
- * once on stderr and the default SIGSEGV action restored, so the program
- * dies at that instruction (with a core dump) instead of looping.
+ * shifts and rotates, MUL/DIV, BT*, SETcc m, MMX, x87, VEX/EVEX (AVX).
+ * An unsupported instruction on a trapped address is reported once on
+ * stderr and the default SIGSEGV action restored, so the program dies at
+ * that instruction (with a core dump) instead of looping.
  *
  * Globals: the registry below is the only one, and is inherently
  * process-wide - a signal disposition belongs to the process, and the

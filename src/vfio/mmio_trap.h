@@ -7,26 +7,26 @@
  * that fault, decodes the x86-64 instruction at RIP (mmio_decode()), turns
  * it into 1/2/4/8-byte read or write callbacks on the registered range,
  * writes the result into the interrupted context's registers (and flags,
- * for the compare forms) and resumes the program after the instruction -
+ * for the compare and arithmetic forms) and resumes the program after the instruction -
  * so the program sees a live device.
  *
- * What is modelled: the plain data movement compilers emit for volatile
- * accesses in 64-bit mode - MOV in all its register, immediate and moffs
- * forms, MOVZX/MOVSX/MOVSXD, CMP and TEST against memory (a volatile load
- * folded into a compare), the read-modify-write ALU forms (ADD/OR/AND/XOR/
- * SUB/ADC/SBB/INC/DEC/NOT/NEG on memory, LOCK-prefixed or not - clang
- * folds a volatile `*reg |= bit` into one), and the SSE moves used for 4/8/16-byte copies
- * (MOVD/MOVQ/MOVSS/MOVSD/MOVUPS/MOVAPS/MOVDQA/MOVDQU and the non-temporal
- * stores); a 16-byte access becomes two 8-byte accesses, low half first.
- * The full list is in mmio_trap.c.
+ * What is modelled: the instructions compilers emit for volatile accesses
+ * in 64-bit mode - MOV in all its register, immediate and moffs forms,
+ * MOVZX/MOVSX/MOVSXD, CMP and TEST against memory (a volatile load folded
+ * into a compare), the read-modify-write ALU forms (ADD/OR/AND/XOR/SUB/
+ * ADC/SBB/INC/DEC/NOT/NEG on memory, LOCK-prefixed or not: clang folds a
+ * volatile `*reg |= bit` into one), and the SSE moves used for 4/8/16-byte
+ * copies (MOVD/MOVQ/MOVSS/MOVSD/MOVUPS/MOVAPS/MOVDQA/MOVDQU and the
+ * non-temporal stores); a 16-byte access becomes two 8-byte accesses, low
+ * half first.  The full list is in mmio_trap.c.
  *
  * What is not: string instructions (MOVS/STOS/...), XCHG/XADD/CMPXCHG,
- * shifts, multiplies, bit tests, x87, MMX, VEX/EVEX (AVX) encodings, 32-bit or 16-bit code, and accesses
- * that start outside a registered range and run into it (or out of it).
- * Such an access at
- * a trapped address is reported on stderr (address, RIP, instruction
- * bytes) and the program then dies of SIGSEGV at that instruction; it
- * never hangs and never silently misbehaves.
+ * shifts, multiplies, bit tests, x87, MMX, VEX/EVEX (AVX) encodings,
+ * 32-bit or 16-bit code, and accesses that start outside a registered
+ * range and run into it (or out of it).  Such an access at a trapped
+ * address is reported on stderr (address, RIP, instruction bytes) and the
+ * program then dies of SIGSEGV at that instruction; it never hangs and
+ * never silently misbehaves.
  *
  * In particular memcpy()/memset() on a BAR do not work: libc implements
  * them with AVX and REP MOVS/STOS.  Drivers (and the shim) must use
