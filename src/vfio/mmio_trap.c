@@ -5,9 +5,12 @@
  * (chapter 2: prefixes, REX, ModRM/SIB/displacement; the opcode maps of
  * appendix A) for 64-bit mode only.  It decodes exactly the instructions a
  * compiler emits for volatile device-register accesses and refuses the
- * rest; the instruction's effective address is not recomputed - the fault
- * address (si_addr, CR2) already is the start of the access - so ModRM,
- * SIB, displacement and the 0x67 prefix matter only for the length.
+ * rest.  The effective address is recomputed from ModRM/SIB/displacement
+ * and the interrupted registers, because the fault address (si_addr, CR2)
+ * is where the access first hit a page without access rights - for an
+ * access that begins on an ordinary page and runs into a trapped one that
+ * is the trapped page, not the start.  With an FS/GS override (segment
+ * base not in the signal frame) the fault address is used instead.
  *
  * Supported (m = memory operand; os = 16/32/64-bit operand size from 66 /
  * REX.W):
@@ -20,18 +23,27 @@
  *   66 0F 6E MOVD/MOVQ xmm,m 66 0F 7E MOVD/MOVQ m,xmm F3 0F 7E MOVQ xmm,m64
  *   66 0F D6 MOVQ m64,xmm    0F 10/11 MOVUPS/MOVUPD (66), MOVSS (F3), MOVSD (F2)
  *   0F 28/29 MOVAPS/MOVAPD   66/F3 0F 6F/7F MOVDQA/MOVDQU
- *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ
- * with any of the prefixes 66, 67, F2, F3, segment overrides (ignored: the
- * fault address is already linear) and REX.  Register-only forms (mod = 3)
- * cannot fault on memory and are refused.  CMP/TEST only read; the flags
- * CF PF AF ZF SF OF are computed as the CPU would (TEST clears AF, which
- * the SDM leaves undefined).  A 16-byte access is two 8-byte callbacks.
+ *   0F 2B MOVNTPS/MOVNTPD    66 0F E7 MOVNTDQ        0F C3 MOVNTI m,r
+ * with any of the prefixes 66, 67 (32-bit addressing), F2, F3, segment
+ * overrides and REX.  Register-only forms (mod = 3) cannot fault on memory
+ * and are refused.  CMP/TEST only read; the flags CF PF AF ZF SF OF are
+ * computed as the CPU would (AF, which the SDM leaves undefined after the
+ * logical operations, is cleared).  A 16-byte access is two 8-byte
+ * callbacks, low half first.
  *
- * Not supported: LOCK and every read-modify-write form, string
- * instructions, PUSH/POP m, XCHG, CMPXCHG, MMX, x87, VEX/EVEX, BT m,
- * SETcc m.  An unsupported instruction on a trapped address is reported
- * once on stderr and the default SIGSEGV action restored, so the program
- * dies at that instruction (with a core dump) instead of looping.
+ * Read-modify-write, because clang folds a volatile `*reg |= bit` into
+ * `or $bit, (reg)`: the ALU rows 00-3B (ADD OR ADC SBB AND SUB XOR as
+ * m,r and r,m), 80/81/83 /0-/6 ALU m,imm, FE/FF /0 /1 INC/DEC m, F6/F7
+ * /2 /3 NOT/NEG m - a read callback, then a write callback of the result
+ * for the memory-destination forms, with the flags of each operation.
+ * LOCK is accepted on those: every trapped access is serialised by the
+ * trap lock, so the pair is atomic with respect to all others.
+ *
+ * Not supported: XCHG, XADD, CMPXCHG, string instructions, PUSH/POP m,
+ * shifts and rotates, MUL/DIV, BT*, SETcc m, MMX, x87, VEX/EVEX (AVX).
+ * An unsupported instruction on a trapped address is reported once on
+ * stderr and the default SIGSEGV action restored, so the program dies at
+ * that instruction (with a core dump) instead of looping.
  *
  * Globals: the registry below is the only one, and is inherently
  * process-wide - a signal disposition belongs to the process, and the
@@ -60,7 +72,7 @@ static unsigned gpr_opsize(bool rex_w, bool opsize_prefix)
 
 static uint64_t sign_extend(uint64_t v, unsigned size)
 {
-    if (size >= 8) {
+    if (size >= 8 || size == 0) {
         return v;
     }
     uint64_t sign = 1ull << (size * 8 - 1);
@@ -82,15 +94,27 @@ static void set_byte_reg(MmioInsn *out, int reg, bool any_rex)
     }
 }
 
+static uint64_t load_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < n; k++) {
+        v |= (uint64_t)p[k] << (8 * k);
+    }
+    return v;
+}
+
 int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
 {
     size_t lim = avail < MMIO_INSN_MAX_LEN ? avail : MMIO_INSN_MAX_LEN;
     size_t i = 0;
-    bool opsize_prefix = false, addr32 = false;
+    bool opsize_prefix = false, addr32 = false, lock = false;
     uint8_t rep = 0, rex = 0;
 
     memset(out, 0, sizeof(*out));
     out->reg = -1;
+    out->ea_base = -1;
+    out->ea_index = -1;
+    out->ea_scale = 1;
 
 /* Needs n more bytes: past 15 the CPU itself would refuse (#GP). */
 #define NEED(n)                                                         \
@@ -110,16 +134,20 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             opsize_prefix = true;
         } else if (b == 0x67) {
             addr32 = true;
+        } else if (b == 0xF0) {
+            lock = true;        /* valid only on the read-modify-write forms, checked below */
         } else if (b == 0xF2 || b == 0xF3) {
             rep = b;            /* the last of F2/F3 wins */
-        } else if (b == 0x2E || b == 0x3E || b == 0x26 || b == 0x36 || b == 0x64 || b == 0x65) {
-            /* segment override: si_addr is already the linear address */
+        } else if (b == 0x2E || b == 0x3E || b == 0x26 || b == 0x36) {
+            /* CS/DS/ES/SS overrides: base 0 in 64-bit mode */
+        } else if (b == 0x64 || b == 0x65) {
+            out->ea_seg_base = true;    /* FS/GS: a base we cannot see here */
         } else if ((b & 0xF0) == 0x40) {
             rex = b;
             i++;
             continue;
         } else {
-            break;              /* LOCK (F0) falls through to the opcode switch and is refused */
+            break;
         }
         rex = 0;
         i++;
@@ -142,9 +170,14 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
 
     /* moffs forms have no ModRM: the absolute address follows the opcode. */
     if (!two_byte && op >= 0xA0 && op <= 0xA3) {
+        if (lock) {
+            return MMIO_DECODE_UNSUPPORTED;
+        }
         unsigned size = (op & 1) ? os : 1;
         size_t moffs = addr32 ? 4 : 8;
         NEED(moffs);
+        out->ea_disp = (int64_t)load_le(insn + i, moffs);
+        out->ea_addr32 = addr32;
         i += moffs;
         out->op = (op & 2) ? MMIO_OP_STORE : MMIO_OP_LOAD;
         out->is_write = out->op == MMIO_OP_STORE;
@@ -158,6 +191,7 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
     /* Which form is this?  Everything below has a ModRM memory operand. */
     unsigned imm_bytes = 0;
     int need_regfield = -1;     /* opcode extension the ModRM reg field must hold */
+    int group = 0;              /* 80/81/83/F6/F7/FE/FF: the reg field picks the operation */
     enum { R_NONE, R_GPR, R_GPR8, R_XMM } regop = R_NONE;
     out->ext = MMIO_EXT_NONE;
 
@@ -181,25 +215,31 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             out->op = MMIO_OP_LOAD; out->size = 4; out->dst_size = 8; out->ext = MMIO_EXT_SIGN;
             regop = R_GPR;
             break;
-        case 0x80: out->op = MMIO_OP_CMP; out->size = 1;  need_regfield = 7; imm_bytes = 1; break;
-        case 0x81:
-            out->op = MMIO_OP_CMP; out->size = os; need_regfield = 7;
-            imm_bytes = os == 2 ? 2 : 4;
+        case 0x80: case 0xF6: case 0xFE:
+            group = op; out->size = 1;
             break;
-        case 0x83: out->op = MMIO_OP_CMP; out->size = os; need_regfield = 7; imm_bytes = 1; break;
-        case 0x38: out->op = MMIO_OP_CMP; out->size = 1;  regop = R_GPR8; break;
-        case 0x39: out->op = MMIO_OP_CMP; out->size = os; regop = R_GPR;  break;
-        case 0x3A: out->op = MMIO_OP_CMP; out->size = 1;  regop = R_GPR8; out->mem_is_rhs = true; break;
-        case 0x3B: out->op = MMIO_OP_CMP; out->size = os; regop = R_GPR;  out->mem_is_rhs = true; break;
+        case 0x81: case 0x83: case 0xF7: case 0xFF:
+            group = op; out->size = os;
+            break;
         case 0x84: out->op = MMIO_OP_TEST; out->size = 1;  regop = R_GPR8; break;
         case 0x85: out->op = MMIO_OP_TEST; out->size = os; regop = R_GPR;  break;
-        case 0xF6: out->op = MMIO_OP_TEST; out->size = 1;  need_regfield = 0; imm_bytes = 1; break;
-        case 0xF7:
-            out->op = MMIO_OP_TEST; out->size = os; need_regfield = 0;
-            imm_bytes = os == 2 ? 2 : 4;
-            break;
         default:
-            return MMIO_DECODE_UNSUPPORTED;
+            /* The ALU rows 00-3B: ADD OR ADC SBB AND SUB XOR CMP, each as
+             * r/m8,r8 / r/m,r (memory destination) and r8,r/m8 / r,r/m
+             * (register destination). */
+            if (op >= 0x40 || (op & 7) > 3) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->alu = (MmioAlu)(op >> 3);
+            out->size = (op & 1) ? os : 1;
+            regop = (op & 1) ? R_GPR : R_GPR8;
+            if (out->alu == MMIO_ALU_CMP) {
+                out->op = MMIO_OP_CMP;
+                out->mem_is_rhs = op & 2;
+            } else {
+                out->op = (op & 2) ? MMIO_OP_ALU_LOAD : MMIO_OP_RMW;
+            }
+            break;
         }
     } else {
         switch (op) {
@@ -208,6 +248,14 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
             out->size = (op & 1) ? 2 : 1;
             out->dst_size = os;
             out->ext = (op & 8) ? MMIO_EXT_SIGN : MMIO_EXT_ZERO;
+            regop = R_GPR;
+            break;
+        case 0xC3:                  /* MOVNTI m32/m64, r (no 16-bit form) */
+            if (os == 2) {
+                return MMIO_DECODE_UNSUPPORTED;
+            }
+            out->op = MMIO_OP_STORE;
+            out->size = os;
             regop = R_GPR;
             break;
         case 0x10: case 0x11:       /* MOVUPS/MOVUPD/MOVSS/MOVSD */
@@ -280,25 +328,65 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
     if (need_regfield >= 0 && regfield != need_regfield) {
         return MMIO_DECODE_UNSUPPORTED;     /* another group member: ADD/OR/NOT/NEG/... */
     }
+    int rex_x = (rex & 0x02) ? 8 : 0;
+    int rex_b = (rex & 0x01) ? 8 : 0;
     size_t disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
     if (rm == 4) {
         NEED(1);
         uint8_t sib = insn[i++];
+        int index = ((sib >> 3) & 7) + rex_x;
+        out->ea_index = index == 4 ? -1 : index;   /* 100b without REX.X: no index */
+        out->ea_scale = 1u << (sib >> 6);
         if (mod == 0 && (sib & 7) == 5) {
             disp = 4;                       /* no base, disp32 */
+        } else {
+            out->ea_base = (sib & 7) + rex_b;
         }
     } else if (mod == 0 && rm == 5) {
-        disp = 4;                           /* RIP-relative */
+        disp = 4;                           /* RIP-relative, whatever REX.B says */
+        out->ea_base = MMIO_EA_RIP;
+    } else {
+        out->ea_base = (int)rm + rex_b;
     }
     NEED(disp);
+    out->ea_disp = (int64_t)sign_extend(load_le(insn + i, disp), (unsigned)disp);
+    out->ea_addr32 = addr32;
     i += disp;
+
+    switch (group) {
+    case 0x80: case 0x81: case 0x83:   /* ALU m, imm; /7 is CMP */
+        out->alu = (MmioAlu)regfield;
+        out->op = out->alu == MMIO_ALU_CMP ? MMIO_OP_CMP : MMIO_OP_RMW;
+        imm_bytes = group == 0x81 ? (os == 2 ? 2 : 4) : 1;
+        break;
+    case 0xF6: case 0xF7:               /* /0 TEST m,imm; /2 NOT; /3 NEG */
+        if (regfield == 0) {
+            out->op = MMIO_OP_TEST;
+            imm_bytes = group == 0xF6 ? 1 : os == 2 ? 2 : 4;
+        } else if (regfield == 2 || regfield == 3) {
+            out->op = MMIO_OP_RMW;
+            out->alu = regfield == 2 ? MMIO_ALU_NOT : MMIO_ALU_NEG;
+        } else {
+            return MMIO_DECODE_UNSUPPORTED;     /* MUL/IMUL/DIV/IDIV (and the /1 alias) */
+        }
+        break;
+    case 0xFE: case 0xFF:               /* /0 INC; /1 DEC; FF /2../6 CALL/JMP/PUSH */
+        if (regfield > 1) {
+            return MMIO_DECODE_UNSUPPORTED;
+        }
+        out->op = MMIO_OP_RMW;
+        out->alu = regfield == 0 ? MMIO_ALU_INC : MMIO_ALU_DEC;
+        break;
+    default:
+        break;
+    }
+    if (lock && out->op != MMIO_OP_RMW) {
+        return MMIO_DECODE_UNSUPPORTED;     /* LOCK elsewhere is #UD */
+    }
 
     if (imm_bytes) {
         NEED(imm_bytes);
-        uint64_t v = 0;
-        for (unsigned k = 0; k < imm_bytes; k++) {
-            v |= (uint64_t)insn[i + k] << (8 * k);
-        }
+        uint64_t v = load_le(insn + i, imm_bytes);
         i += imm_bytes;
         out->has_imm = true;
         out->imm = sign_extend(v, imm_bytes);
@@ -320,7 +408,8 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
         out->reg = regfield + rex_r;
         break;
     }
-    out->is_write = out->op == MMIO_OP_STORE;
+    out->is_write = out->op == MMIO_OP_STORE || out->op == MMIO_OP_RMW;
+    out->lock = lock;
     if (out->op == MMIO_OP_LOAD && out->dst_size == 0) {
         out->dst_size = regop == R_XMM ? 16 : out->size;
     }
@@ -328,6 +417,24 @@ int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out)
         out->ext = MMIO_EXT_ZERO;           /* MOVD/MOVQ/MOVSS/MOVSD clear the rest of the XMM */
     }
     return (int)i;
+}
+
+bool mmio_insn_ea(const MmioInsn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea)
+{
+    if (in->ea_seg_base) {
+        return false;
+    }
+    uint64_t a = (uint64_t)in->ea_disp;
+    if (in->ea_base == MMIO_EA_RIP) {
+        a += next_rip;
+    } else if (in->ea_base >= 0) {
+        a += gpr[in->ea_base];
+    }
+    if (in->ea_index >= 0) {
+        a += gpr[in->ea_index] * in->ea_scale;
+    }
+    *ea = in->ea_addr32 ? (a & 0xffffffffull) : a;
+    return true;
 }
 
 /* ---- registry ------------------------------------------------------------- */
@@ -446,27 +553,9 @@ enum {
     EFL_ZF = 1u << 6, EFL_SF = 1u << 7, EFL_OF = 1u << 11,
 };
 
-static uint64_t compare_flags(MmioOp op, uint64_t a, uint64_t b, unsigned size)
+static uint64_t parity_zero_sign(uint64_t res, uint64_t sign)
 {
-    uint64_t mask = size_mask(size);
-    uint64_t sign = 1ull << (size * 8 - 1);
-    uint64_t res, fl = 0;
-    a &= mask;
-    b &= mask;
-    if (op == MMIO_OP_CMP) {
-        res = (a - b) & mask;
-        if (a < b) {
-            fl |= EFL_CF;
-        }
-        if ((a ^ b) & (a ^ res) & sign) {
-            fl |= EFL_OF;       /* operands of different sign, result took b's */
-        }
-        if ((a ^ b ^ res) & 0x10) {
-            fl |= EFL_AF;       /* borrow out of bit 3 */
-        }
-    } else {
-        res = a & b;            /* TEST: CF = OF = 0, AF left clear */
-    }
+    uint64_t fl = 0;
     if (res == 0) {
         fl |= EFL_ZF;
     }
@@ -477,6 +566,81 @@ static uint64_t compare_flags(MmioOp op, uint64_t a, uint64_t b, unsigned size)
         fl |= EFL_PF;           /* even number of ones in the low byte */
     }
     return fl;
+}
+
+/* Computes a @alu b at @size bytes as the CPU does (SDM vol. 2, each
+ * instruction's "Flags Affected"), updating *@efl; returns the result.
+ * AF, which the SDM leaves undefined for AND/OR/XOR/TEST, is cleared. */
+static uint64_t alu_apply(MmioAlu alu, uint64_t a, uint64_t b, unsigned size, uint64_t *efl)
+{
+    const uint64_t arith = EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF;
+    uint64_t mask = size_mask(size);
+    uint64_t sign = 1ull << (size * 8 - 1);
+    uint64_t carry_in = (*efl & EFL_CF) ? 1 : 0;
+    uint64_t res, fl = 0, keep = *efl & ~arith;
+    a &= mask;
+    b &= mask;
+    switch (alu) {
+    case MMIO_ALU_INC:
+    case MMIO_ALU_DEC:
+        keep |= *efl & EFL_CF;  /* INC/DEC leave CF alone */
+        b = 1;
+        carry_in = 0;
+        /* fall through */
+    case MMIO_ALU_ADD:
+    case MMIO_ALU_ADC:
+    case MMIO_ALU_SUB:
+    case MMIO_ALU_SBB:
+    case MMIO_ALU_CMP:
+    case MMIO_ALU_NEG: {
+        bool sub = alu == MMIO_ALU_SUB || alu == MMIO_ALU_SBB || alu == MMIO_ALU_CMP ||
+                   alu == MMIO_ALU_DEC || alu == MMIO_ALU_NEG;
+        uint64_t c = (alu == MMIO_ALU_ADC || alu == MMIO_ALU_SBB) ? carry_in : 0;
+        if (alu == MMIO_ALU_NEG) {
+            b = a;              /* NEG is 0 - a */
+            a = 0;
+        }
+        if (sub) {
+            res = (a - b - c) & mask;
+            if (a < b || (c && a == b)) {
+                fl |= EFL_CF;   /* borrow */
+            }
+            if ((a ^ b) & (a ^ res) & sign) {
+                fl |= EFL_OF;   /* operands of different sign, result took b's */
+            }
+        } else {
+            res = (a + b + c) & mask;
+            if (res < a || (c && res == a)) {
+                fl |= EFL_CF;   /* carry out of the top bit */
+            }
+            if (~(a ^ b) & (a ^ res) & sign) {
+                fl |= EFL_OF;   /* operands of one sign, result of the other */
+            }
+        }
+        if ((a ^ b ^ res) & 0x10) {
+            fl |= EFL_AF;       /* carry or borrow at bit 3 */
+        }
+        if (alu == MMIO_ALU_INC || alu == MMIO_ALU_DEC) {
+            fl &= ~(uint64_t)EFL_CF;
+        }
+        break;
+    }
+    case MMIO_ALU_AND:
+    case MMIO_ALU_TEST:
+        res = a & b;
+        break;
+    case MMIO_ALU_OR:
+        res = a | b;
+        break;
+    case MMIO_ALU_XOR:
+        res = a ^ b;
+        break;
+    case MMIO_ALU_NOT:
+    default:
+        return ~a & mask;       /* NOT changes no flag */
+    }
+    *efl = keep | fl | parity_zero_sign(res, sign);
+    return res;
 }
 
 static void emulate(ucontext_t *uc, const MmioInsn *in, const MmioTrapOps *ops, void *opaque,
@@ -517,14 +681,28 @@ static void emulate(ucontext_t *uc, const MmioInsn *in, const MmioTrapOps *ops, 
         }
         break;
     case MMIO_OP_CMP:
-    case MMIO_OP_TEST: {
-        uint64_t m = ops->read(opaque, off, in->size);
-        uint64_t other = in->has_imm ? in->imm : gpr_get(uc, in, in->size);
-        uint64_t fl = in->mem_is_rhs ? compare_flags(in->op, other, m, in->size)
-                                     : compare_flags(in->op, m, other, in->size);
+    case MMIO_OP_TEST:
+    case MMIO_OP_RMW:
+    case MMIO_OP_ALU_LOAD: {
+        /* Under the trap lock the read and write of an RMW are atomic with
+         * respect to every other trapped access, which is all LOCK asks. */
+        uint64_t m = ops->read(opaque, off, in->size) & size_mask(in->size);
+        uint64_t other = in->has_imm ? in->imm
+                         : in->reg_kind == MMIO_REG_GPR ? gpr_get(uc, in, in->size) : 0;
+        MmioAlu alu = in->op == MMIO_OP_TEST ? MMIO_ALU_TEST : in->alu;
         uint64_t efl = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
-        efl &= ~(uint64_t)(EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF);
-        uc->uc_mcontext.gregs[REG_EFL] = (greg_t)(efl | fl);
+        uint64_t res;
+        if (in->op == MMIO_OP_ALU_LOAD || in->mem_is_rhs) {
+            res = alu_apply(alu, other, m, in->size, &efl);     /* register op memory */
+        } else {
+            res = alu_apply(alu, m, other, in->size, &efl);     /* memory op operand */
+        }
+        uc->uc_mcontext.gregs[REG_EFL] = (greg_t)efl;
+        if (in->op == MMIO_OP_RMW) {
+            ops->write(opaque, off, res, in->size);
+        } else if (in->op == MMIO_OP_ALU_LOAD) {
+            gpr_set(uc, in, in->size, res);
+        }
         break;
     }
     }
@@ -668,9 +846,23 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
     if (n < 0) {
         why = "unsupported instruction";
     } else if (in.reg_kind == MMIO_REG_XMM && !uc->uc_mcontext.fpregs) {
-        why = "no FPU state in the signal frame for";
-    } else if (addr - base > len || len - (addr - base) < in.size) {
-        why = "access running past the end of the trapped range";
+        why = "XMM access without FPU state in the signal frame";
+    } else {
+        /* The fault address is where the CPU found no access right, not
+         * necessarily where the access starts (one that begins on an
+         * ordinary page and runs into the range faults at the range), so
+         * the access is placed by its effective address when it can be
+         * computed (not with an FS/GS base, which the frame does not hold). */
+        uint64_t gpr[16], ea;
+        for (int k = 0; k < 16; k++) {
+            gpr[k] = (uint64_t)uc->uc_mcontext.gregs[gpr_greg[k]];
+        }
+        if (mmio_insn_ea(&in, gpr, (uintptr_t)rip + (unsigned)n, &ea)) {
+            addr = (uintptr_t)ea;
+        }
+        if (addr < base || addr - base > len || len - (addr - base) < in.size) {
+            why = "access not within the trapped range";
+        }
     }
     if (why) {
         report_unsupported(addr, rip, shown, why);
@@ -681,6 +873,30 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
     }
     pthread_mutex_unlock(&trap_registry.lock);
     errno = saved_errno;
+}
+
+/* fork() while another thread is inside a callback would hand the child a
+ * lock nobody there can release, and the child's first BAR access would
+ * hang.  Holding the lock across fork() makes the child's copy consistent;
+ * the child then re-creates it, since the recursive mutex records the
+ * parent's thread id as owner and would refuse the child's unlock. */
+static void trap_fork_prepare(void)
+{
+    pthread_mutex_lock(&trap_registry.lock);
+}
+
+static void trap_fork_parent(void)
+{
+    pthread_mutex_unlock(&trap_registry.lock);
+}
+
+static void trap_fork_child(void)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&trap_registry.lock, &attr);
+    pthread_mutexattr_destroy(&attr);
 }
 
 /* ---- API ------------------------------------------------------------------ */
@@ -698,12 +914,16 @@ bool mmio_trap_install(GError **error)
         /* NODEFER: a callback may itself touch another trapped range. */
         sa.sa_flags = SA_SIGINFO | SA_NODEFER;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGSEGV, &sa, &trap_registry.prev) != 0) {
+        /* Learn the previous disposition before ours goes live, so a crash
+         * in another thread in between is never passed to a blank one. */
+        if (sigaction(SIGSEGV, NULL, &trap_registry.prev) != 0 ||
+            sigaction(SIGSEGV, &sa, NULL) != 0) {
             g_set_error(error, EMU_ERROR, EMU_ERROR_IO, "mmio_trap: sigaction(SIGSEGV): %s",
                         g_strerror(errno));
             ok = false;
         } else {
             trap_registry.installed = true;
+            pthread_atfork(trap_fork_prepare, trap_fork_parent, trap_fork_child);
         }
     }
     pthread_mutex_unlock(&trap_registry.lock);

@@ -7,24 +7,32 @@
  * that fault, decodes the x86-64 instruction at RIP (mmio_decode()), turns
  * it into 1/2/4/8-byte read or write callbacks on the registered range,
  * writes the result into the interrupted context's registers (and flags,
- * for the compare forms) and resumes the program after the instruction -
+ * for the compare and arithmetic forms) and resumes the program after the instruction -
  * so the program sees a live device.
  *
- * What is modelled: the plain data movement compilers emit for volatile
- * accesses in 64-bit mode - MOV in all its register, immediate and moffs
- * forms, MOVZX/MOVSX/MOVSXD, CMP and TEST against memory (a volatile load
- * folded into a compare), and the SSE moves used for 4/8/16-byte copies
- * (MOVD/MOVQ/MOVSS/MOVSD/MOVUPS/MOVAPS/MOVDQA/MOVDQU and the non-temporal
- * stores); a 16-byte access becomes two 8-byte accesses, low half first.
- * The full list is in mmio_trap.c.
+ * What is modelled: the instructions compilers emit for volatile accesses
+ * in 64-bit mode - MOV in all its register, immediate and moffs forms,
+ * MOVZX/MOVSX/MOVSXD, CMP and TEST against memory (a volatile load folded
+ * into a compare), the read-modify-write ALU forms (ADD/OR/AND/XOR/SUB/
+ * ADC/SBB/INC/DEC/NOT/NEG on memory, LOCK-prefixed or not: clang folds a
+ * volatile `*reg |= bit` into one), and the SSE moves used for 4/8/16-byte
+ * copies (MOVD/MOVQ/MOVSS/MOVSD/MOVUPS/MOVAPS/MOVDQA/MOVDQU and the
+ * non-temporal stores); a 16-byte access becomes two 8-byte accesses, low
+ * half first.  The full list is in mmio_trap.c.
  *
- * What is not: string instructions (MOVS/STOS/...), LOCK-prefixed or other
- * read-modify-write instructions (ADD/OR/AND/XCHG/CMPXCHG to memory),
- * x87, MMX, VEX/EVEX (AVX) encodings, 32-bit or 16-bit code, and accesses
- * that start below a registered range and run into it.  Such an access at
- * a trapped address is reported on stderr (address, RIP, instruction
- * bytes) and the program then dies of SIGSEGV at that instruction; it
- * never hangs and never silently misbehaves.
+ * What is not: string instructions (MOVS/STOS/...), XCHG/XADD/CMPXCHG,
+ * shifts, multiplies, bit tests, x87, MMX, VEX/EVEX (AVX) encodings,
+ * 32-bit or 16-bit code, and accesses that start outside a registered
+ * range and run into it (or out of it).  Such an access at a trapped
+ * address is reported on stderr (address, RIP, instruction bytes) and the
+ * program then dies of SIGSEGV at that instruction; it never hangs and
+ * never silently misbehaves.
+ *
+ * In particular memcpy()/memset() on a BAR do not work: libc implements
+ * them with AVX and REP MOVS/STOS.  Drivers (and the shim) must use
+ * explicit volatile 1/2/4/8-byte accesses - which is also what real MMIO
+ * wants.  Beware that some compilers (clang with ASan) lower a volatile
+ * struct copy to a memcpy() call.
  *
  * The module does not map or protect memory itself: the caller maps the
  * range (mmap(PROT_NONE, MAP_PRIVATE|MAP_ANONYMOUS)) and registers it.
@@ -51,7 +59,18 @@ typedef enum MmioOp {
     MMIO_OP_STORE,   /* memory <- register or immediate */
     MMIO_OP_CMP,     /* flags <- lhs - rhs (memory is read, nothing written) */
     MMIO_OP_TEST,    /* flags <- memory & operand */
+    MMIO_OP_RMW,     /* memory <- memory alu operand, flags (memory read, then written) */
+    MMIO_OP_ALU_LOAD,/* register <- register alu memory, flags */
 } MmioOp;
+
+/* Arithmetic of MMIO_OP_RMW / MMIO_OP_ALU_LOAD; the first eight are in
+ * opcode order (the ModRM reg field of 80/81/83, bits 5:3 of 00-3F). */
+typedef enum MmioAlu {
+    MMIO_ALU_ADD, MMIO_ALU_OR, MMIO_ALU_ADC, MMIO_ALU_SBB,
+    MMIO_ALU_AND, MMIO_ALU_SUB, MMIO_ALU_XOR, MMIO_ALU_CMP,
+    MMIO_ALU_INC, MMIO_ALU_DEC, MMIO_ALU_NOT, MMIO_ALU_NEG,
+    MMIO_ALU_TEST,
+} MmioAlu;
 
 typedef enum MmioRegKind {
     MMIO_REG_NONE,   /* no register operand (store or compare of an immediate) */
@@ -68,7 +87,9 @@ typedef enum MmioExt {
 
 typedef struct MmioInsn {
     MmioOp op;
-    bool is_write;          /* op == MMIO_OP_STORE */
+    bool is_write;          /* op is MMIO_OP_STORE or MMIO_OP_RMW */
+    MmioAlu alu;            /* MMIO_OP_RMW / MMIO_OP_ALU_LOAD only */
+    bool lock;              /* LOCK prefix (RMW forms only) */
     unsigned size;          /* bytes of memory accessed: 1, 2, 4, 8 or 16 */
     MmioRegKind reg_kind;
     int reg;                /* register number per reg_kind; -1 when MMIO_REG_NONE */
@@ -78,7 +99,17 @@ typedef struct MmioInsn {
     bool has_imm;
     uint64_t imm;           /* sign-extended to 64 bits as the CPU extends it to the operand size */
     bool mem_is_rhs;        /* CMP only: register - memory (3A/3B) rather than memory - operand */
+    /* The memory operand: base + index * scale + disp (SDM vol. 2, 2.1.5),
+     * or an absolute moffs (base and index -1, disp the offset). */
+    int ea_base;            /* GPR 0..15, MMIO_EA_RIP (next instruction's RIP), or -1 */
+    int ea_index;           /* GPR 0..15 or -1 */
+    unsigned ea_scale;      /* 1, 2, 4, 8 */
+    int64_t ea_disp;        /* sign-extended displacement; moffs zero-extended */
+    bool ea_addr32;         /* 67 prefix: the address is truncated to 32 bits */
+    bool ea_seg_base;       /* FS/GS override: a segment base is added that we do not know */
 } MmioInsn;
+
+#define MMIO_EA_RIP 16
 
 /**
  * mmio_decode:
@@ -95,6 +126,18 @@ typedef struct MmioInsn {
  * may be supported but needs more than @avail bytes.
  */
 int mmio_decode(const uint8_t *insn, size_t avail, MmioInsn *out);
+
+/**
+ * mmio_insn_ea:
+ * @in: a decoded instruction.
+ * @gpr: the 16 GPRs in encoding order (RAX RCX RDX RBX RSP RBP RSI RDI R8..R15).
+ * @next_rip: the address of the following instruction (RIP-relative base).
+ * @ea: (out): the linear address the access starts at.
+ *
+ * Returns: FALSE, leaving *@ea alone, when an FS/GS override makes the
+ * address depend on a segment base this function does not know.
+ */
+bool mmio_insn_ea(const MmioInsn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea);
 
 /* ---- trapping ------------------------------------------------------------- */
 
@@ -118,7 +161,11 @@ typedef struct MmioTrap MmioTrap;
  * and hands every other SIGSEGV to the handler that was installed before
  * (or the default action), so a genuine crash still crashes.  Install it
  * after any other SIGSEGV user (sanitizers, crash reporters) so the chain
- * runs in the right order.
+ * runs in the right order.  The handler runs on the faulting thread's own
+ * stack (no SA_ONSTACK: callbacks may need more than an alternate stack
+ * holds) with SIGSEGV not blocked, so a callback may itself touch another
+ * trapped range.  It also registers pthread_atfork() handlers so the trap
+ * lock stays usable in a forked child.
  *
  * Returns: FALSE with @error (EMU_ERROR_IO) if sigaction() fails.
  */
@@ -169,6 +216,7 @@ void mmio_trap_remove(MmioTrap *t);
  * the (single-threaded) simulator from its other paths - ioctls,
  * interrupts - without racing a trapped access.  Recursive: a thread
  * holding it may itself access a trapped range.  Pairs must balance.
+ * fork() waits for it, so the child starts with the lock free.
  */
 void mmio_trap_lock(void);
 void mmio_trap_unlock(void);
