@@ -470,19 +470,6 @@ void mmio_trap_unlock(void)
     pthread_mutex_unlock(&trap_registry.lock);
 }
 
-void mmio_trap_atfork_child(void)
-{
-    /*
-     * A recursive mutex remembers its owner's thread ID, and the forking
-     * thread has a new one in the child: unlocking the inherited mutex
-     * fails there and locking it deadlocks.  The child starts afresh; the
-     * registry itself is consistent because the parent held the lock over
-     * fork().
-     */
-    pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-    trap_registry.lock = fresh;
-}
-
 static MmioTrap *trap_find(uintptr_t addr)
 {
     for (size_t k = 0; k < MMIO_TRAP_MAX; k++) {

@@ -221,12 +221,4 @@ void mmio_trap_remove(MmioTrap *t);
 void mmio_trap_lock(void);
 void mmio_trap_unlock(void);
 
-/**
- * mmio_trap_atfork_child:
- * For a pthread_atfork() child handler whose prepare handler took the trap
- * lock: gives the child a fresh, unlocked trap lock (the inherited one
- * names the parent's thread as owner and cannot be released).
- */
-void mmio_trap_atfork_child(void);
-
 #endif

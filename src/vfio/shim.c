@@ -277,10 +277,13 @@ void vfio_shim_stop_thread(VfioShim *s)
 
 void vfio_shim_atfork_child(VfioShim *s)
 {
-    /* the parent's thread does not exist here, and the inherited lock names the parent's thread */
+    /*
+     * The parent's thread does not exist here, and the inherited lock names
+     * the parent's thread as owner (the trap lock is re-created by
+     * mmio_trap.c's own fork handler, which runs before the preload's).
+     */
     s->thread = NULL;
     g_atomic_int_set(&s->thread_run, 0);
-    mmio_trap_atfork_child();
     g_rec_mutex_init(&s->lock);
     vfio_shim_start_thread(s);
 }
