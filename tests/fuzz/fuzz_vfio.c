@@ -15,7 +15,7 @@
  *   5 pread  u8 fd, u8 region, u32 offset, u16 len
  *   6 pwrite u8 fd, u8 region, u32 offset, u16 len, len data bytes
  *   7 mmap   u8 fd, u8 region, u8 page, u8 pages, u8 flags
- *   8 munmap u8 which, u8 mode  9 advance  u16 (x 1 ns)
+ *   8 munmap u8 which, u8 mode  9 advance  u16 (ns; bit 15 set: x 10 us)
  *
  * "u8 fd" picks one of the fds open in this input (0xff: a number that is
  * not a VFIO fd).  Argument buffers are heap blocks of exactly the size the
@@ -27,11 +27,13 @@
  *
  * VTDSIM_FUZZ_VFIO_TRACE=1 prints what each operation did (to read a seed).
  *
- * Two client errors crash the in-process shim by design of an LD_PRELOAD
- * shim without a fault-safe user copy (docs/robustness.md, VFIO): an
- * argument pointer that is not readable, and a buffer shorter than the
- * fixed header the kernel reads before it looks at argsz.  They are only
- * generated with VTDSIM_FUZZ_VFIO_STRICT=1 in the environment.
+ * Inputs that crash the shim through known open findings (docs/
+ * robustness.md, VFIO shim) are only generated with
+ * VTDSIM_FUZZ_VFIO_STRICT=1 in the environment: an argument pointer that
+ * is not readable and a buffer shorter than the fixed header the kernel
+ * reads before it looks at argsz (no fault-safe user copy), a dirty bitmap
+ * pointer into a hole, eventfd slots with any fd number, and a MAP_DMA of
+ * a read-only page for device writes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -253,7 +255,8 @@ static void fix_map_dma(Harness *h, uint8_t *buf, size_t n)
         m.vaddr = (uint64_t)(uintptr_t)(arena + (rd(h, 1) % ARENA_PAGES) * 4096);
         break;
     case 3:
-        m.vaddr = (uint64_t)(uintptr_t)ro_page;
+        /* a read-only page: accepted for DMA writes, then a device write faults (strict only) */
+        m.vaddr = (uint64_t)(uintptr_t)(h->strict ? ro_page : arena);
         break;
     case 4:
         m.vaddr = (uint64_t)(uintptr_t)hole + (rd(h, 1) % 16) * 4096;
@@ -466,6 +469,12 @@ static void mmap_op(Harness *h)
     h->maps[h->nmaps++].len = len;
 }
 
+/*
+ * The shim unmaps a device's BAR pages itself when the device's last fd is
+ * closed (the kernel keeps them mapped); the pages are unmapped here only
+ * while the shim still traps them, so a stale record never unmaps memory
+ * the address was reused for.
+ */
 static void munmap_op(Harness *h)
 {
     uint8_t which = (uint8_t)rd(h, 1), mode = (uint8_t)rd(h, 1);
@@ -477,14 +486,16 @@ static void munmap_op(Harness *h)
     size_t len = h->maps[i].len;
     if (mode & 1 && len > 4096) {
         /* the first page only: the rest stays mapped and trapped */
-        vfio_shim_munmap(h->s, a, 4096);
-        munmap(a, 4096);
+        if (vfio_shim_munmap(h->s, a, 4096)) {
+            munmap(a, 4096);
+        }
         h->maps[i].addr = a + 4096;
         h->maps[i].len = len - 4096;
         return;
     }
-    vfio_shim_munmap(h->s, a, len);
-    munmap(a, len);
+    if (vfio_shim_munmap(h->s, a, len)) {
+        munmap(a, len);
+    }
     h->maps[i] = h->maps[--h->nmaps];
 }
 
@@ -542,9 +553,12 @@ static void run_ops(Harness *h)
         case 8:
             munmap_op(h);
             break;
-        default:
-            vfio_shim_advance(h->s, rd(h, 2) * 1000);
+        default: {
+            /* bit 15 clear: up to 32 us in ns; set: up to 327 ms in 10 us steps (edu DMA takes 100 ms) */
+            uint64_t v = rd(h, 2);
+            vfio_shim_advance(h->s, (v & 0x8000) ? (v & 0x7fff) * 10000000ull : v * 1000);
             break;
+        }
         }
     }
 }
@@ -577,8 +591,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_ops(&h);
 
     for (int i = 0; i < h.nmaps; i++) {
-        vfio_shim_munmap(h.s, h.maps[i].addr, h.maps[i].len);
-        munmap(h.maps[i].addr, h.maps[i].len);
+        if (vfio_shim_munmap(h.s, h.maps[i].addr, h.maps[i].len)) {
+            munmap(h.maps[i].addr, h.maps[i].len);
+        }
     }
     for (int i = 0; i < h.nfds; i++) {
         vfio_shim_close(h.s, h.fds[i]);

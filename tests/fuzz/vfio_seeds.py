@@ -7,6 +7,7 @@ backend and mappings, device fds, bound interrupts, dirty tracking, hot
 reset, the VF token, BAR mmaps.  Run from the source tree:
 
     python3 tests/fuzz/vfio_seeds.py tests/fuzz/corpus/vfio
+    python3 tests/fuzz/vfio_seeds.py --repro DIR    # open findings (docs/robustness.md)
 """
 import os
 import struct
@@ -86,8 +87,9 @@ class Prog:
         return self.u8(8, which, 1 if first_page_only else 0)
 
     def advance(self, ns):
+        """Up to 32767 ns exactly, longer times in 10 us steps (up to 327 ms)."""
         self.u8(9)
-        self.b += struct.pack("<H", ns)
+        self.b += struct.pack("<H", ns if ns < 0x8000 else 0x8000 | min(ns // 10000, 0x7fff))
         return self
 
 
@@ -191,6 +193,20 @@ def seed_nic_irqs():
     return p.b
 
 
+def seed_edu_dma():
+    """edu DMA through the IOMMU: to a mapped page, then to an unmapped IOVA (a VT-d fault)."""
+    p = setup(Prog(), EDU)
+    p.ptr(C, I_MAP, dma_map(0x100000, 0x1000), fix=bytes([0, 1]))
+    p.device_fd(G, EDU)
+    p.pwrite(D, CONFIG, 4, struct.pack("<H", 6))
+    for dst in (0x100000, 0x300000):
+        p.pwrite(D, 0, 0x80, struct.pack("<Q", 0x40000)).pwrite(D, 0, 0x88, struct.pack("<Q", dst))
+        p.pwrite(D, 0, 0x90, struct.pack("<Q", 64)).pwrite(D, 0, 0x98, struct.pack("<Q", 3 | 4))
+        p.advance(150000000)
+        p.pread(D, 0, 0x24, 4)
+    return p.b
+
+
 def seed_lifetimes():
     """type1 (v1) rules and fd lifetimes: dup/close orders, UNSET with a device open, reopen."""
     p = setup(Prog(), EDU, 1)
@@ -215,10 +231,33 @@ def seed_lifetimes():
     return p.b
 
 
+def repro_null_arg():
+    """Open finding: VFIO_GROUP_GET_STATUS with a NULL argument (the kernel: EFAULT)."""
+    return Prog().open_container().open_group(IOAT).u8(4, G, G_STATUS, 0, 0, 0xf0).b
+
+
+def repro_ro_dma():
+    """Open finding: MAP_DMA of a read-only page for writes succeeds; edu's DMA to it faults."""
+    p = setup(Prog(), EDU)
+    p.ptr(C, I_MAP, dma_map(0x100000, 0x1000), fix=bytes([3]))
+    p.device_fd(G, EDU)
+    p.pwrite(D, CONFIG, 4, struct.pack("<H", 6))
+    p.pwrite(D, 0, 0x80, struct.pack("<Q", 0x40000)).pwrite(D, 0, 0x88, struct.pack("<Q", 0x100000))
+    p.pwrite(D, 0, 0x90, struct.pack("<Q", 64)).pwrite(D, 0, 0x98, struct.pack("<Q", 3))
+    return p.advance(150000000).b
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--repro":
+        # reproducers of open findings: crash with VTDSIM_FUZZ_VFIO_STRICT=1; never in the corpus
+        os.makedirs(sys.argv[2], exist_ok=True)
+        for name, fn in (("null-arg", repro_null_arg), ("ro-dma", repro_ro_dma)):
+            with open(os.path.join(sys.argv[2], name), "wb") as f:
+                f.write(fn())
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus/vfio"
     os.makedirs(out, exist_ok=True)
-    for name, fn in (("ioat-full", seed_ioat_full), ("dirty", seed_dirty), ("nic-irqs", seed_nic_irqs),
+    for name, fn in (("ioat-full", seed_ioat_full), ("dirty", seed_dirty), ("nic-irqs", seed_nic_irqs), ("edu-dma", seed_edu_dma),
                      ("lifetimes", seed_lifetimes)):
         with open(os.path.join(out, name), "wb") as f:
             f.write(fn())
