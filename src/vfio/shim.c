@@ -708,7 +708,7 @@ static bool range_mapped(const void *vaddr, uint64_t size)
     unsigned char vec[256];
     for (uint64_t done = 0; done < pages;) {
         uint64_t n = MIN(pages - done, (uint64_t)sizeof vec);
-        if (mincore((uint8_t *)vaddr + done * 4096, n * 4096, vec) < 0) {
+        if (mincore((void *)((uintptr_t)vaddr + done * 4096), n * 4096, vec) < 0) {
             return false;
         }
         done += n;

@@ -1154,7 +1154,7 @@ static long set_irqs(ShimDevice *d, void *user)
             if (index == VFIO_ABI_PCI_INTX_IRQ) {
                 signal_fd(d->intx_fd);
             } else {
-                ShimVector *v = g_ptr_array_index(d->vectors, hdr.start + i);
+                ShimVector *v = hdr.start + i < d->vectors->len ? g_ptr_array_index(d->vectors, hdr.start + i) : NULL;
                 if (v) {
                     signal_fd(v->efd);
                 }

@@ -3,7 +3,7 @@
 # deterministic mutations of each input (fixed seed): nothing may crash.
 set -u
 fail=0
-for t in trace qtest platform vtd_mmio tlp import; do
+for t in trace qtest platform vtd_mmio tlp import vfio; do
     if "$top_builddir/tests/fuzz/fuzz_$t" --mutate 40 1 "$top_srcdir/tests/fuzz/corpus/$t" >/dev/null 2>&1; then
         echo "PASS: fuzz corpus $t"
     else
