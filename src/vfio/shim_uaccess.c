@@ -5,6 +5,7 @@
 #include "vfio/shim_uaccess.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
