@@ -11,8 +11,10 @@
  *    up the invalidation queue (IQA, GCMD.QIE) when queued invalidation is
  *    chosen (scalable mode requires it), and enables translation (GCMD.TE).
  *  - Domains: second-stage (legacy or scalable PGTT=010b), first-stage
- *    (scalable PGTT=001b, 4- or 5-level x86-64 tables) and pass-through,
- *    each with its own domain ID and page tables.
+ *    (scalable PGTT=001b, 4- or 5-level x86-64 tables), pass-through, and
+ *    nested (scalable PGTT=011b: a first-stage table the caller owns, at
+ *    an address in a second-stage parent domain's input space), each with
+ *    its own domain ID.
  *  - Attach/detach of a requester ID, or of one PASID of it (scalable
  *    mode), with the context-, PASID- and IOTLB invalidations the
  *    specification requires for the entry change.
@@ -35,8 +37,7 @@
  * for a PASID attachment).  The page request queue is set up by
  * vtd_drv_prq_enable(); the caller drains it with vtd_drv_prq_next() and
  * answers with vtd_drv_page_response(), as a driver's page-fault handler
- * does.  Not done: nested domains and interrupt remapping setup (later
- * issues build on this file).
+ * does.
  *
  * Errors: configuration and API misuse (unsupported mode, misaligned range,
  * pool exhausted, a hardware command that never completes) are GErrors in
@@ -74,7 +75,15 @@ typedef enum VtdDomType {
     VTD_DOM_SECOND_STAGE,
     VTD_DOM_FIRST_STAGE,      /* scalable mode only */
     VTD_DOM_PASS_THROUGH,     /* needs ECAP.PT */
+    VTD_DOM_NESTED,           /* scalable mode, ECAP.NEST: vtd_drv_domain_new_nested() */
 } VtdDomType;
+
+/* First-stage controls of a nested domain's PASID entry (vtd_drv_domain_new_nested). */
+enum {
+    VTD_NEST_SRE = 1,         /* supervisor requests enabled */
+    VTD_NEST_EAFE = 2,        /* extended accessed flag enabled */
+    VTD_NEST_WPE = 4,         /* write protect enforced for supervisor requests */
+};
 
 /* Permissions for vtd_drv_map(). */
 enum {
@@ -115,6 +124,19 @@ uint64_t vtd_drv_ecap(const VtdDrv *d);
  * vtd_drv_free().
  */
 VtdDom *vtd_drv_domain_new(VtdDrv *d, VtdDomType type, unsigned levels, GError **error);
+/**
+ * vtd_drv_domain_new_nested:
+ * A nested domain: requests walk the first-stage table at @fs_root (an
+ * address in @parent's input space; the caller - e.g. a guest - owns and
+ * writes that table) with @fs_levels (4 or 5) levels, and every address
+ * that walk produces is translated by @parent (a second-stage domain of
+ * this driver).  @flags: VTD_NEST_*.  The domain has its own DID, maps
+ * nothing itself (vtd_drv_map refuses it), and vtd_drv_flush() on it
+ * issues PASID-based IOTLB invalidations of that DID.  Needs scalable
+ * mode and ECAP.NEST, FSTS and SSTS.
+ */
+VtdDom *vtd_drv_domain_new_nested(VtdDrv *d, VtdDom *parent, uint64_t fs_root, unsigned fs_levels,
+                                  unsigned flags, GError **error);
 uint16_t vtd_dom_id(const VtdDom *dom);
 /** Host physical address of the domain's top-level table (0 for pass-through). */
 uint64_t vtd_dom_pgd(const VtdDom *dom);
