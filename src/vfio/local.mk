@@ -1,9 +1,9 @@
 # The VFIO shim (issue 8): the core serving the VFIO uAPI from an
 # in-process simulation, and the LD_PRELOAD library wrapping it.
 libvtdsim_internal_la_SOURCES += \
-	src/vfio/shim.c src/vfio/shim_device.c
+	src/vfio/shim.c src/vfio/shim_device.c src/vfio/shim_ioas.c src/vfio/shim_iommufd.c
 noinst_HEADERS += \
-	src/vfio/shim.h src/vfio/shim_internal.h src/vfio/vfio_abi.h
+	src/vfio/shim.h src/vfio/shim_internal.h src/vfio/vfio_abi.h src/vfio/iommufd_abi.h
 
 check_PROGRAMS += tests/check_vfio_shim
 TESTS += tests/check_vfio_shim
@@ -25,3 +25,10 @@ tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c
 TESTS += tests/vfio-shim.sh
 EXTRA_DIST += tests/vfio-shim.sh
 AM_TESTS_ENVIRONMENT += VTDSIM_SANITIZERS='$(enable_sanitizers)'; export VTDSIM_SANITIZERS;
+
+# The iommufd side of the shim (/dev/iommu, cdev devices, compat container)
+check_PROGRAMS += tests/check_vfio_iommufd
+TESTS += tests/check_vfio_iommufd
+tests_check_vfio_iommufd_SOURCES = tests/check_vfio_iommufd.c tests/check_util.h
+tests_check_vfio_iommufd_CFLAGS = $(TEST_CFLAGS)
+tests_check_vfio_iommufd_LDADD = $(TEST_LDADD)
