@@ -32,3 +32,7 @@ TESTS += tests/check_vfio_iommufd
 tests_check_vfio_iommufd_SOURCES = tests/check_vfio_iommufd.c tests/check_util.h
 tests_check_vfio_iommufd_CFLAGS = $(TEST_CFLAGS)
 tests_check_vfio_iommufd_LDADD = $(TEST_LDADD)
+
+# The cdev + iommufd flow of vfio.rst (6.6+) and the iommufd compat mode, run by vfio-shim.sh
+check_PROGRAMS += tests/vfio/vfio_cdev
+tests_vfio_vfio_cdev_SOURCES = tests/vfio/vfio_cdev.c
