@@ -21,7 +21,7 @@ libvtdsim_vfio_la_LDFLAGS = -module -avoid-version -shared -Wl,--exclude-libs,AL
 
 # A VFIO program written against <linux/vfio.h> (vfio.rst flow + IOAT), run by vfio-shim.sh
 check_PROGRAMS += tests/vfio/vfio_rst
-tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c
+tests_vfio_vfio_rst_SOURCES = tests/vfio/vfio_rst.c tests/vfio/vfio_client.h
 TESTS += tests/vfio-shim.sh
 EXTRA_DIST += tests/vfio-shim.sh
 AM_TESTS_ENVIRONMENT += VTDSIM_SANITIZERS='$(enable_sanitizers)'; export VTDSIM_SANITIZERS;
@@ -35,4 +35,4 @@ tests_check_vfio_iommufd_LDADD = $(TEST_LDADD)
 
 # The cdev + iommufd flow of vfio.rst (6.6+) and the iommufd compat mode, run by vfio-shim.sh
 check_PROGRAMS += tests/vfio/vfio_cdev
-tests_vfio_vfio_cdev_SOURCES = tests/vfio/vfio_cdev.c
+tests_vfio_vfio_cdev_SOURCES = tests/vfio/vfio_cdev.c tests/vfio/vfio_client.h

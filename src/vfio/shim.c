@@ -711,6 +711,20 @@ static void bitmap_set_range(uint64_t *bm, uint64_t base, uint64_t pgsize, uint6
     }
 }
 
+typedef struct DirtyOut {
+    const VfioAbiBitmap *bm;
+    uint64_t iova, last;
+} DirtyOut;
+
+/* Every mapped page of a physical device counts as dirty, as type1 reports it. */
+static void dirty_out(const ShimDma *d, void *opaque)
+{
+    const DirtyOut *o = opaque;
+    if (d->iova >= o->iova && d->iova + d->size - 1 <= o->last) {
+        bitmap_set_range((uint64_t *)(uintptr_t)o->bm->data, o->iova, o->bm->pgsize, d->iova, d->size);
+    }
+}
+
 static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
 {
     VfioAbiDmaUnmap u;
@@ -756,37 +770,13 @@ static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
             return -EINVAL;
         }
     }
-    uint64_t last = u.iova + u.size - 1;
-    g_autoptr(GPtrArray) victims = g_ptr_array_new();
-    /* collect the mappings touched, checking the covering rules of the backend's version */
-    g_autoptr(GPtrArray) all = shim_ioas_list(&c->ioas);
-    for (guint i = 0; i < all->len; i++) {
-        ShimDma *d = g_ptr_array_index(all, i);
-        uint64_t dlast = d->iova + d->size - 1;
-        if (dlast < u.iova || d->iova > last) {
-            continue;
-        }
-        if (c->type == VFIO_ABI_TYPE1v2_IOMMU) {
-            if (d->iova < u.iova || dlast > last) {
-                return -EINVAL;    /* v2: may not bisect a mapping */
-            }
-            g_ptr_array_add(victims, d);
-        } else if (d->iova >= u.iova) {
-            /* v1: a range covering a mapping's first IOVA removes the whole mapping */
-            g_ptr_array_add(victims, d);
-        }
+    DirtyOut out = { &bm, u.iova, u.iova + u.size - 1 };
+    int r = shim_ioas_unmap_range(s, &c->ioas, u.iova, u.iova + u.size - 1,
+                                  c->type == VFIO_ABI_TYPE1v2_IOMMU ? -EINVAL : 0,   /* v2 may not bisect */
+                                  bm.data ? dirty_out : NULL, &out, &u.size);
+    if (r < 0) {
+        return r;
     }
-    uint64_t unmapped = 0;
-    for (guint i = 0; i < victims->len; i++) {
-        ShimDma *d = g_ptr_array_index(victims, i);
-        unmapped += d->size;
-        if (bm.data && d->iova >= u.iova && d->iova + d->size - 1 <= last) {
-            /* every mapped page of a physical device counts as dirty, as type1 reports it */
-            bitmap_set_range((uint64_t *)(uintptr_t)bm.data, u.iova, bm.pgsize, d->iova, d->size);
-        }
-        shim_ioas_unmap(s, &c->ioas, d);
-    }
-    u.size = unmapped;
     memcpy(user, &u, minsz);
     return 0;
 }

@@ -162,6 +162,16 @@ ShimDma *shim_ioas_overlap(ShimIoas *io, uint64_t iova, uint64_t last);
 int shim_ioas_map(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t vaddr, uint64_t size, unsigned prot,
                   const char *who);
 void shim_ioas_unmap(VfioShim *s, ShimIoas *io, ShimDma *d);
+/**
+ * Unmaps the mappings inside [iova, last] and adds their bytes to *@bytes
+ * (set to 0 first).  A mapping only partly inside fails the request with
+ * @split_err and unmaps nothing (type1v2: -EINVAL, iommufd: -ENOENT); with
+ * @split_err 0 (type1 v1) a mapping whose first IOVA is inside goes whole
+ * and one starting before @iova stays.  @each (may be NULL) sees every
+ * mapping just before it goes.
+ */
+int shim_ioas_unmap_range(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t last, int split_err,
+                          void (*each)(const ShimDma *d, void *opaque), void *opaque, uint64_t *bytes);
 /** Unmaps everything; returns the bytes unmapped. */
 uint64_t shim_ioas_unmap_all(VfioShim *s, ShimIoas *io);
 /** Cuts the mapping containing @at so that a mapping starts at @at (small_pages spaces only). */

@@ -195,6 +195,37 @@ uint64_t shim_ioas_unmap_all(VfioShim *s, ShimIoas *io)
     return bytes;
 }
 
+int shim_ioas_unmap_range(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t last, int split_err,
+                          void (*each)(const ShimDma *d, void *opaque), void *opaque, uint64_t *bytes)
+{
+    g_autoptr(GPtrArray) victims = g_ptr_array_new();
+    g_autoptr(GPtrArray) all = shim_ioas_list(io);
+    for (guint i = 0; i < all->len; i++) {
+        ShimDma *d = g_ptr_array_index(all, i);
+        uint64_t dlast = d->iova + d->size - 1;
+        if (dlast < iova || d->iova > last) {
+            continue;
+        }
+        if (d->iova >= iova && dlast <= last) {
+            g_ptr_array_add(victims, d);
+        } else if (split_err) {
+            return split_err;    /* nothing is unmapped */
+        } else if (d->iova >= iova) {
+            g_ptr_array_add(victims, d);    /* type1 v1: covering its first IOVA removes a mapping whole */
+        }
+    }
+    *bytes = 0;
+    for (guint i = 0; i < victims->len; i++) {
+        ShimDma *d = g_ptr_array_index(victims, i);
+        *bytes += d->size;
+        if (each) {
+            each(d, opaque);
+        }
+        shim_ioas_unmap(s, io, d);
+    }
+    return 0;
+}
+
 void shim_ioas_split(VfioShim *s, ShimIoas *io, uint64_t at)
 {
     g_assert(io->small_pages && !(at & (SHIM_PAGE - 1)));

@@ -768,29 +768,12 @@ static long cmd_ioas_unmap(VfioShim *s, ShimIommufd *ictx, Ucmd *c)
     if (u->iova + (u->length - 1) < u->iova) {
         return -EOVERFLOW;
     }
-    uint64_t last = u->iova + u->length - 1;
-    g_autoptr(GPtrArray) victims = g_ptr_array_new();
-    g_autoptr(GPtrArray) all = shim_ioas_list(&io->io);
-    for (guint i = 0; i < all->len; i++) {
-        ShimDma *d = g_ptr_array_index(all, i);
-        uint64_t dlast = d->iova + d->size - 1;
-        if (dlast < u->iova || d->iova > last) {
-            continue;
-        }
-        if (d->iova < u->iova || dlast > last) {
-            return -ENOENT;    /* an area may only be unmapped whole */
-        }
-        g_ptr_array_add(victims, d);
+    /* areas go whole (ENOENT otherwise); an empty range succeeds with 0, as kernels since late 2025 do */
+    int r = shim_ioas_unmap_range(s, &io->io, u->iova, u->iova + u->length - 1, -ENOENT, NULL, NULL, &u->length);
+    if (r == 0) {
+        respond(c);
     }
-    uint64_t bytes = 0;
-    for (guint i = 0; i < victims->len; i++) {
-        ShimDma *d = g_ptr_array_index(victims, i);
-        bytes += d->size;
-        shim_ioas_unmap(s, &io->io, d);
-    }
-    u->length = bytes;    /* an empty range: success with 0, as kernels since late 2025 do */
-    respond(c);
-    return 0;
+    return r;
 }
 
 static long cmd_option(ShimIommufd *ictx, Ucmd *c)
@@ -1196,29 +1179,12 @@ static long compat_unmap(VfioShim *s, ShimIommufd *ictx, Ioas *a, void *user)
             shim_ioas_split(s, &a->io, u.iova + u.size);
         }
     }
-    uint64_t last = u.iova + u.size - 1;
-    g_autoptr(GPtrArray) victims = g_ptr_array_new();
-    g_autoptr(GPtrArray) all = shim_ioas_list(&a->io);
-    for (guint i = 0; i < all->len; i++) {
-        ShimDma *d = g_ptr_array_index(all, i);
-        uint64_t dlast = d->iova + d->size - 1;
-        if (dlast < u.iova || d->iova > last) {
-            continue;
-        }
-        if (d->iova < u.iova || dlast > last) {
-            return -ENOENT;    /* iommufd's rule: areas go whole (type1v2 would say EINVAL) */
-        }
-        g_ptr_array_add(victims, d);
+    /* iommufd's rule: areas go whole (type1v2 would say EINVAL) */
+    int r = shim_ioas_unmap_range(s, &a->io, u.iova, u.iova + u.size - 1, -ENOENT, NULL, NULL, &u.size);
+    if (r == 0) {
+        memcpy(user, &u, minsz);
     }
-    uint64_t bytes = 0;
-    for (guint i = 0; i < victims->len; i++) {
-        ShimDma *d = g_ptr_array_index(victims, i);
-        bytes += d->size;
-        shim_ioas_unmap(s, &a->io, d);
-    }
-    u.size = bytes;
-    memcpy(user, &u, minsz);
-    return 0;
+    return r;
 }
 
 static long compat_ioctl(VfioShim *s, ShimIommufd *ictx, unsigned long req, unsigned long arg)

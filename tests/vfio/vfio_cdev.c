@@ -95,94 +95,7 @@ struct iofd_hw_info_vtd {
 enum { IOAS_ALLOC = 1, IOAS_IOVA_RANGES = 4, IOAS_MAP = 5, IOAS_UNMAP = 6, GET_HW_INFO = 10 };
 enum { MAP_FIXED_IOVA = 1, MAP_WRITEABLE = 2, MAP_READABLE = 4 };
 
-/* ---- reporting ---- */
-static int failures;
-
-static void check(int cond, const char *what)
-{
-    printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-    if (!cond) {
-        failures++;
-    }
-}
-
-static void check_errno(int ret, int want, const char *what)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s -> %s (got %s)", what, strerror(want), ret < 0 ? strerror(errno) : "success");
-    check(ret < 0 && errno == want, buf);
-}
-
-/* ---- the IOAT channel (public register layout of I/OAT v3) ---- */
-enum {
-    IOAT_CBVER = 0x08,
-    IOAT_INTRCTRL = 0x03,
-    IOAT_CH = 0x80,
-    IOAT_CHANCTRL = IOAT_CH + 0x00,
-    IOAT_CHANCMD = IOAT_CH + 0x04,
-    IOAT_DMACOUNT = IOAT_CH + 0x06,
-    IOAT_CHANSTS = IOAT_CH + 0x08,
-    IOAT_CHAINADDR = IOAT_CH + 0x10,
-    IOAT_CHANERR = IOAT_CH + 0x28,
-    STS_DONE = 1,
-    STS_HALTED = 3,
-};
-
-typedef struct {
-    uint32_t size, ctl;
-    uint64_t src, dst, next, rsv[4];
-} IoatDesc;
-
-static volatile uint8_t *bar0;
-
-static uint64_t rd64(unsigned off) { return *(volatile uint64_t *)(bar0 + off); }
-
-static int ioat_wait(void)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        unsigned st = (unsigned)(rd64(IOAT_CHANSTS) & 7);
-        if (st == STS_DONE || st == STS_HALTED) {
-            return (int)st;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (t.tv_sec - t0.tv_sec > 5) {
-            return -1;
-        }
-    }
-}
-
-static int ioat_reset(void)
-{
-    *(volatile uint32_t *)(bar0 + IOAT_CHANERR) = 0xffffffff;
-    *(volatile uint8_t *)(bar0 + IOAT_CHANCMD) = 0x20;
-    for (int i = 0; i < 1000000 && (*(volatile uint8_t *)(bar0 + IOAT_CHANCMD) & 0x20); i++) {
-    }
-    *(volatile uint8_t *)(bar0 + IOAT_INTRCTRL) = 0x08;    /* MSI-X vector control */
-    return (int)(rd64(IOAT_CHANSTS) & 7);
-}
-
-static int ioat_copy(IoatDesc *d, uint64_t d_iova, uint64_t src, uint64_t dst, uint32_t len, int irq)
-{
-    static uint16_t count;
-    memset(d, 0, sizeof *d);
-    d->size = len;
-    d->ctl = irq ? 1 : 0;
-    d->src = src;
-    d->dst = dst;
-    d->next = d_iova;
-    *(volatile uint64_t *)(bar0 + IOAT_CHAINADDR) = d_iova;
-    *(volatile uint16_t *)(bar0 + IOAT_CHANCTRL) = 0x1001;   /* INT_REARM | ANY_ERR_ABORT_EN */
-    *(volatile uint16_t *)(bar0 + IOAT_DMACOUNT) = ++count;
-    return ioat_wait();
-}
-
-static int pending(int efd, int ms)
-{
-    struct pollfd p = { .fd = efd, .events = POLLIN };
-    return poll(&p, 1, ms) == 1;
-}
+#include "vfio_client.h"
 
 /* ---- mapping, per mode ---- */
 static int compat;            /* 1: container ioctls on /dev/iommu */
@@ -366,8 +279,9 @@ int main(int argc, char **argv)
     if (bar0 == MAP_FAILED) {
         return 1;
     }
-    check(bar0[IOAT_CBVER] == 0x33, "IOAT version 3.3");
-    check(ioat_reset() == STS_HALTED, "channel reset leaves HALTED");
+    check(rd8(IOAT_CBVER) == 0x33, "IOAT version 3.3");
+    check(channel_reset() == STS_HALTED, "channel reset leaves HALTED");
+    wr8(IOAT_INTRCTRL, IOAT_INTRCTRL_MSIX_VECTOR_CONTROL);
     /* iommufd cannot map a device's BAR mmap (the selftest mmio mapping test requires failure) */
     check(dma_map((void *)bar0, 0x40000000, 4096) < 0, "mapping the BAR0 mmap fails");
 
@@ -378,7 +292,7 @@ int main(int argc, char **argv)
     } irqs = { { .argsz = sizeof irqs, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
                  .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = 1 }, efd };
     check(ioctl(dev, VFIO_DEVICE_SET_IRQS, &irqs) == 0, "SET_IRQS MSI-X vector 0");
-    check(!pending(efd, 0), "no spurious interrupt");
+    check(!eventfd_pending(efd, 0), "no spurious interrupt");
 
     for (unsigned i = 0; i < 4096; i++) {
         buf[i] = (uint8_t)(i * 13 + 5);
@@ -387,11 +301,11 @@ int main(int argc, char **argv)
     check(ioat_copy(desc, (uintptr_t)desc, 0, 0x80000, 4096, 1) == STS_DONE, "copy IOVA 0 -> 0x80000 DONE");
     check(!memcmp(buf, buf + 0x80000, 4096), "copied data landed in the program's buffer");
     uint64_t cnt = 0;
-    check(pending(efd, 2000) && read(efd, &cnt, 8) == 8 && cnt == 1, "exactly one MSI-X interrupt");
+    check(eventfd_pending(efd, 2000) && read(efd, &cnt, 8) == 8 && cnt == 1, "exactly one MSI-X interrupt");
     check(ioat_copy(desc, (uintptr_t)desc, 0, 0x300000000ull, 64, 1) == STS_HALTED,
           "copy to an unmapped IOVA halts the channel");
-    check(!pending(efd, 100), "no interrupt for the failed copy");
-    check(ioat_reset() == STS_HALTED, "reset after the error");
+    check(!eventfd_pending(efd, 100), "no interrupt for the failed copy");
+    check(channel_reset() == STS_HALTED, "reset after the error");
 
     /* hot reset info: probe with a header, then the full list (devids on the cdev path) */
     struct vfio_pci_hot_reset_info hri = { .argsz = sizeof hri };
