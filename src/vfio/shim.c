@@ -659,31 +659,74 @@ static long container_get_info(VfioShim *s, ShimContainer *c, void *user)
     return shim_type1_info(s, user, SHIM_DMA_ENTRY_LIMIT - c->ioas.dma_count, ranges);
 }
 
-static long container_map(VfioShim *s, ShimContainer *c, void *user)
+long shim_type1_map_args(const void *user, uint32_t known, VfioAbiDmaMap *m, unsigned *vprot)
 {
-    VfioAbiDmaMap m;
     const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaMap, size);
-    memcpy(&m, user, minsz);
-    if (m.argsz < minsz) {
+    memcpy(m, user, minsz);
+    if (m->argsz < minsz || (m->flags & ~known) || !m->size) {
         return -EINVAL;
     }
-    const uint32_t known = VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE | VFIO_ABI_DMA_MAP_VADDR;
-    if (m.flags & ~known) {
-        return -EINVAL;
-    }
-    if (!m.size) {
-        return -EINVAL;
-    }
-    if (m.iova + m.size - 1 < m.iova || m.vaddr + m.size - 1 < m.vaddr) {
+    if (m->iova + m->size - 1 < m->iova || m->vaddr + m->size - 1 < m->vaddr) {
         return -EOVERFLOW;
     }
-    unsigned prot = m.flags & (VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE);
-    if (m.flags & VFIO_ABI_DMA_MAP_VADDR) {
+    unsigned prot = m->flags & (VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE);
+    if (m->flags & VFIO_ABI_DMA_MAP_VADDR) {
         g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: VFIO_DMA_MAP_FLAG_VADDR is not supported\n");
         return prot ? -EINVAL : -ENOENT;
     }
     if (!prot) {
         return -EINVAL;
+    }
+    *vprot = (prot & VFIO_ABI_DMA_MAP_READ ? VTD_PROT_READ : 0) | (prot & VFIO_ABI_DMA_MAP_WRITE ? VTD_PROT_WRITE : 0);
+    return 0;
+}
+
+long shim_type1_unmap_args(const void *user, uint32_t known, VfioAbiDmaUnmap *u)
+{
+    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaUnmap, size);
+    memcpy(u, user, minsz);
+    if (u->argsz < minsz || (u->flags & ~known)) {
+        return -EINVAL;
+    }
+    if ((u->flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) &&
+        (u->flags & (VFIO_ABI_DMA_UNMAP_ALL | VFIO_ABI_DMA_UNMAP_VADDR))) {
+        return -EINVAL;
+    }
+    if (u->flags & VFIO_ABI_DMA_UNMAP_VADDR) {
+        g_printerr("vtdsim-vfio: VFIO_IOMMU_UNMAP_DMA: VFIO_DMA_UNMAP_FLAG_VADDR is not supported\n");
+        return -EINVAL;
+    }
+    if (u->flags & VFIO_ABI_DMA_UNMAP_ALL) {
+        return u->iova || u->size ? -EINVAL : 0;
+    }
+    if (!u->size || ((u->iova | u->size) & 0xfff)) {
+        return -EINVAL;
+    }
+    return u->iova + u->size - 1 < u->iova ? -EOVERFLOW : 0;
+}
+
+long shim_type1_check_extension(unsigned long ext)
+{
+    switch (ext) {
+    case VFIO_ABI_TYPE1_IOMMU:
+    case VFIO_ABI_TYPE1v2_IOMMU:
+    case VFIO_ABI_UNMAP_ALL:
+        return 1;
+    case VFIO_ABI_DMA_CC_IOMMU:
+        return 1;    /* VT-d snoops DMA (ECAP.C is not needed for it to be coherent here) */
+    default:
+        return 0;    /* UPDATE_VADDR among them: not served */
+    }
+}
+
+static long container_map(VfioShim *s, ShimContainer *c, void *user)
+{
+    VfioAbiDmaMap m;
+    unsigned vprot;
+    const uint32_t known = VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE | VFIO_ABI_DMA_MAP_VADDR;
+    long r = shim_type1_map_args(user, known, &m, &vprot);
+    if (r < 0) {
+        return r;
     }
     if ((m.size | m.iova | m.vaddr) & 0xfff) {
         return -EINVAL;
@@ -697,8 +740,6 @@ static long container_map(VfioShim *s, ShimContainer *c, void *user)
     if (!iova_allowed(s, m.iova, m.iova + m.size - 1)) {
         return -EINVAL;
     }
-    unsigned vprot = (prot & VFIO_ABI_DMA_MAP_READ ? VTD_PROT_READ : 0) |
-                     (prot & VFIO_ABI_DMA_MAP_WRITE ? VTD_PROT_WRITE : 0);
     return shim_ioas_map(s, &c->ioas, m.iova, m.vaddr, m.size, vprot, "VFIO_IOMMU_MAP_DMA");
 }
 
@@ -729,36 +770,16 @@ static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
 {
     VfioAbiDmaUnmap u;
     const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaUnmap, size);
-    memcpy(&u, user, minsz);
-    if (u.argsz < minsz) {
-        return -EINVAL;
-    }
     const uint32_t known = VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP | VFIO_ABI_DMA_UNMAP_ALL |
                            VFIO_ABI_DMA_UNMAP_VADDR;
-    if (u.flags & ~known) {
-        return -EINVAL;
-    }
-    if ((u.flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) &&
-        (u.flags & (VFIO_ABI_DMA_UNMAP_ALL | VFIO_ABI_DMA_UNMAP_VADDR))) {
-        return -EINVAL;
-    }
-    if (u.flags & VFIO_ABI_DMA_UNMAP_VADDR) {
-        g_printerr("vtdsim-vfio: VFIO_IOMMU_UNMAP_DMA: VFIO_DMA_UNMAP_FLAG_VADDR is not supported\n");
-        return -EINVAL;
+    long r = shim_type1_unmap_args(user, known, &u);
+    if (r < 0) {
+        return r;
     }
     if (u.flags & VFIO_ABI_DMA_UNMAP_ALL) {
-        if (u.iova || u.size) {
-            return -EINVAL;
-        }
         u.size = shim_ioas_unmap_all(s, &c->ioas);
         memcpy(user, &u, minsz);
         return 0;
-    }
-    if (!u.size || ((u.iova | u.size) & 0xfff)) {
-        return -EINVAL;
-    }
-    if (u.iova + u.size - 1 < u.iova) {
-        return -EOVERFLOW;
     }
     VfioAbiBitmap bm = { 0 };
     if (u.flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) {
@@ -771,7 +792,7 @@ static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
         }
     }
     DirtyOut out = { &bm, u.iova, u.iova + u.size - 1 };
-    int r = shim_ioas_unmap_range(s, &c->ioas, u.iova, u.iova + u.size - 1,
+    r = shim_ioas_unmap_range(s, &c->ioas, u.iova, u.iova + u.size - 1,
                                   c->type == VFIO_ABI_TYPE1v2_IOMMU ? -EINVAL : 0,   /* v2 may not bisect */
                                   bm.data ? dirty_out : NULL, &out, &u.size);
     if (r < 0) {
@@ -834,16 +855,7 @@ static long container_ioctl(VfioShim *s, ShimContainer *c, unsigned long req, un
     case VFIO_ABI_GET_API_VERSION:
         return 0;
     case VFIO_ABI_CHECK_EXTENSION:
-        switch (arg) {
-        case VFIO_ABI_TYPE1_IOMMU:
-        case VFIO_ABI_TYPE1v2_IOMMU:
-        case VFIO_ABI_UNMAP_ALL:
-            return 1;
-        case VFIO_ABI_DMA_CC_IOMMU:
-            return 1;    /* VT-d snoops DMA (ECAP.C is not needed for it to be coherent here) */
-        default:
-            return 0;
-        }
+        return shim_type1_check_extension(arg);
     case VFIO_ABI_SET_IOMMU: {
         if (!c->groups->len || c->type) {
             return -EINVAL;

@@ -144,6 +144,19 @@ void shim_cap_add(GByteArray *caps, size_t fixed_size, uint16_t id, uint16_t ver
 /* The interrupt window is never DMA-mappable (VT-d treats it as interrupt requests). */
 #define SHIM_MSI_LO 0xfee00000ull
 #define SHIM_MSI_HI 0xfeefffffull
+/*
+ * The type1 argument checks made before the address space is looked at,
+ * shared by the container and iommufd's compat, in the order vfio.md §1.2
+ * gives.  MAP: argsz, flags outside @known, size 0 (EINVAL), wrap
+ * (EOVERFLOW), VADDR (not served), no permission; *@vprot gets VTD_PROT_*.
+ * UNMAP: argsz, flags outside @known, DIRTY_BITMAP with ALL or VADDR, VADDR,
+ * ALL with a range (EINVAL); otherwise size 0 or misaligned (EINVAL), wrap
+ * (EOVERFLOW).  Both copy the fixed struct into @m / @u.
+ */
+long shim_type1_map_args(const void *user, uint32_t known, VfioAbiDmaMap *m, unsigned *vprot);
+long shim_type1_unmap_args(const void *user, uint32_t known, VfioAbiDmaUnmap *u);
+/* CHECK_EXTENSION as both type1 and iommufd's compat answer it. */
+long shim_type1_check_extension(unsigned long ext);
 /* The type1 IOMMU_GET_INFO reply (pgsizes and the capability chain) for @ranges. */
 long shim_type1_info(VfioShim *s, void *user, uint32_t dma_avail, const GArray *ranges);
 

@@ -1122,55 +1122,24 @@ int shim_iommufd_compat_open(VfioShim *s, ShimIommufd *ictx, ShimDevice *d)
 static long compat_map(VfioShim *s, Ioas *a, void *user)
 {
     VfioAbiDmaMap m;
-    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaMap, size);
-    memcpy(&m, user, minsz);
-    if (m.argsz < minsz) {
-        return -EINVAL;
-    }
-    if (m.flags & ~(uint32_t)(VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE)) {
-        return -EINVAL;    /* VADDR (UPDATE_VADDR) is not offered by iommufd */
-    }
-    if (!m.size) {
-        return -EINVAL;
-    }
-    if (m.vaddr + (m.size - 1) < m.vaddr) {
-        return -EOVERFLOW;
-    }
-    if (!(m.flags & (VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE))) {
-        return -EINVAL;
-    }
-    unsigned prot = (m.flags & VFIO_ABI_DMA_MAP_READ ? VTD_PROT_READ : 0) |
-                    (m.flags & VFIO_ABI_DMA_MAP_WRITE ? VTD_PROT_WRITE : 0);
-    return ioas_map_fixed(s, a, m.iova, m.vaddr, m.size, prot, "VFIO_IOMMU_MAP_DMA");
+    unsigned prot;
+    /* no VADDR: iommufd does not offer UPDATE_VADDR */
+    long r = shim_type1_map_args(user, VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE, &m, &prot);
+    return r < 0 ? r : ioas_map_fixed(s, a, m.iova, m.vaddr, m.size, prot, "VFIO_IOMMU_MAP_DMA");
 }
 
 static long compat_unmap(VfioShim *s, ShimIommufd *ictx, Ioas *a, void *user)
 {
     VfioAbiDmaUnmap u;
     const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaUnmap, size);
-    memcpy(&u, user, minsz);
-    if (u.argsz < minsz) {
-        return -EINVAL;
-    }
-    if (u.flags & ~(uint32_t)VFIO_ABI_DMA_UNMAP_ALL) {
-        return -EINVAL;    /* no dirty bitmaps, no VADDR in compat mode */
+    long r = shim_type1_unmap_args(user, VFIO_ABI_DMA_UNMAP_ALL, &u);    /* no dirty bitmaps, no VADDR */
+    if (r < 0) {
+        return r;
     }
     if (u.flags & VFIO_ABI_DMA_UNMAP_ALL) {
-        if (u.iova || u.size) {
-            return -EINVAL;
-        }
         u.size = shim_ioas_unmap_all(s, &a->io);
         memcpy(user, &u, minsz);
         return 0;
-    }
-    if (!u.size) {
-        return -EINVAL;
-    }
-    if (u.iova + (u.size - 1) < u.iova) {
-        return -EOVERFLOW;
-    }
-    if ((u.iova | u.size) & (SHIM_PAGE - 1)) {
-        return -EINVAL;
     }
     if (ictx->compat_type == VFIO_ABI_TYPE1_IOMMU && a->io.small_pages) {
         /* TYPE1 compat: 4 KiB leaves, so the range's edges can cut mappings and exactly it goes */
@@ -1180,7 +1149,7 @@ static long compat_unmap(VfioShim *s, ShimIommufd *ictx, Ioas *a, void *user)
         }
     }
     /* iommufd's rule: areas go whole (type1v2 would say EINVAL) */
-    int r = shim_ioas_unmap_range(s, &a->io, u.iova, u.iova + u.size - 1, -ENOENT, NULL, NULL, &u.size);
+    r = shim_ioas_unmap_range(s, &a->io, u.iova, u.iova + u.size - 1, -ENOENT, NULL, NULL, &u.size);
     if (r == 0) {
         memcpy(user, &u, minsz);
     }
@@ -1194,15 +1163,7 @@ static long compat_ioctl(VfioShim *s, ShimIommufd *ictx, unsigned long req, unsi
     case VFIO_ABI_GET_API_VERSION:
         return 0;
     case VFIO_ABI_CHECK_EXTENSION:
-        switch (arg) {
-        case VFIO_ABI_TYPE1_IOMMU:
-        case VFIO_ABI_TYPE1v2_IOMMU:
-        case VFIO_ABI_UNMAP_ALL:
-        case VFIO_ABI_DMA_CC_IOMMU:
-            return 1;
-        default:
-            return 0;    /* UPDATE_VADDR among them: iommufd does not offer it */
-        }
+        return shim_type1_check_extension(arg);
     case VFIO_ABI_SET_IOMMU:
         if (arg != VFIO_ABI_TYPE1_IOMMU && arg != VFIO_ABI_TYPE1v2_IOMMU) {
             return -EINVAL;
