@@ -36,3 +36,4 @@ tests_check_vfio_iommufd_LDADD = $(TEST_LDADD)
 # The cdev + iommufd flow of vfio.rst (6.6+) and the iommufd compat mode, run by vfio-shim.sh
 check_PROGRAMS += tests/vfio/vfio_cdev
 tests_vfio_vfio_cdev_SOURCES = tests/vfio/vfio_cdev.c tests/vfio/vfio_client.h
+EXTRA_DIST += docs/vfio.md
