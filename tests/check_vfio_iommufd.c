@@ -259,7 +259,10 @@ START_TEST(test_cdev_bind_attach)
     ck_assert_int_eq(dv(&x, VFIO_ABI_DEVICE_DETACH_PT, &dt), -EINVAL);
     uint64_t cfg = (uint64_t)VFIO_ABI_PCI_CONFIG << VFIO_ABI_PCI_OFFSET_SHIFT;
     uint32_t ids;
-    ck_assert_int_eq(vfio_shim_pread(x.s, x.cdev, &ids, 4, cfg), -EBADF);
+    ck_assert_int_eq(vfio_shim_pread(x.s, x.cdev, &ids, 4, cfg), -EINVAL);
+    int merr = 0;
+    ck_assert_ptr_eq(vfio_shim_mmap(x.s, NULL, 0x1000, PROT_READ, MAP_SHARED, x.cdev, 0, &merr), MAP_FAILED);
+    ck_assert_int_eq(merr, EINVAL);
     /* BIND: bad fd, a real fd that is not an iommufd, bad flags, short argsz */
     VfioAbiBindIommufd b = { sizeof b, 0, -2, 0, 0 };
     ck_assert_int_eq(dv(&x, VFIO_ABI_DEVICE_BIND_IOMMUFD, &b), -EBADF);

@@ -571,6 +571,13 @@ static ShimDevice *device_of_fd(VfioShim *s, int fd)
     return f && f->kind == SHIM_FD_DEVICE ? f->obj : NULL;
 }
 
+/* The errno for an fd with no device behind it: a cdev fd before BIND_IOMMUFD is EINVAL, as in the kernel. */
+static int no_device(VfioShim *s, int fd)
+{
+    ShimFd *f = shim_fd(s, fd);
+    return f && f->kind == SHIM_FD_CDEV ? EINVAL : EBADF;
+}
+
 bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len)
 {
     GHashTableIter it;
@@ -597,7 +604,7 @@ static ssize_t region_rw(VfioShim *s, int fd, uint8_t *buf, size_t len, uint64_t
     unsigned index = (unsigned)(offset >> VFIO_ABI_PCI_OFFSET_SHIFT);
     uint64_t off = offset & ((1ull << VFIO_ABI_PCI_OFFSET_SHIFT) - 1);
     if (!d) {
-        ret = -EBADF;
+        ret = -no_device(s, fd);
     } else if (index == VFIO_ABI_PCI_CONFIG) {
         unsigned size_cfg = cfg_is_pcie(d) ? PCIE_CONFIG_SIZE : 256;
         if (off >= size_cfg || len > size_cfg - off) {
@@ -671,7 +678,7 @@ void *vfio_shim_mmap(VfioShim *s, void *addr, size_t len, int prot, int flags, i
     uint64_t off = offset & ((1ull << VFIO_ABI_PCI_OFFSET_SHIFT) - 1);
     *err = EINVAL;
     if (!d) {
-        *err = EBADF;
+        *err = no_device(s, fd);
     } else if (!(flags & MAP_SHARED) || index >= 6 || !d->bar_size[index] || d->bar_io[index] ||
                d->bar_hi[index] || (off & (SHIM_PAGE - 1)) || !len) {
         /* private mappings, non-BAR and I/O regions are refused, as vfio-pci does */

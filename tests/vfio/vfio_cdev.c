@@ -286,12 +286,7 @@ int main(int argc, char **argv)
     check(dma_map((void *)bar0, 0x40000000, 4096) < 0, "mapping the BAR0 mmap fails");
 
     int efd = eventfd(0, EFD_NONBLOCK);
-    struct {
-        struct vfio_irq_set s;
-        int32_t fd;
-    } irqs = { { .argsz = sizeof irqs, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-                 .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = 1 }, efd };
-    check(ioctl(dev, VFIO_DEVICE_SET_IRQS, &irqs) == 0, "SET_IRQS MSI-X vector 0");
+    check(set_irq_eventfd(dev, VFIO_PCI_MSIX_IRQ_INDEX, efd) == 0, "SET_IRQS MSI-X vector 0");
     check(!eventfd_pending(efd, 0), "no spurious interrupt");
 
     for (unsigned i = 0; i < 4096; i++) {

@@ -10,10 +10,12 @@
 #define VTDSIM_TESTS_VFIO_CLIENT_H
 
 #include <errno.h>
+#include <linux/vfio.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 static int failures;
@@ -114,6 +116,23 @@ static int eventfd_pending(int efd, int timeout_ms)
 {
     struct pollfd p = { .fd = efd, .events = POLLIN };
     return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* SET_IRQS binding @efd to vector 0 of IRQ index @index (a flexible-array struct built in a buffer). */
+static int set_irq_eventfd(int device, unsigned index, int32_t efd)
+{
+    union {
+        struct vfio_irq_set s;
+        uint8_t raw[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+    } u;
+    memset(&u, 0, sizeof u);
+    u.s.argsz = sizeof u.raw;
+    u.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    u.s.index = index;
+    u.s.start = 0;
+    u.s.count = 1;
+    memcpy(u.raw + sizeof u.s, &efd, sizeof efd);
+    return ioctl(device, VFIO_DEVICE_SET_IRQS, &u);
 }
 
 #endif
