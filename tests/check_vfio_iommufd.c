@@ -31,6 +31,8 @@ static const char *const legacy_platform =
     "[device rp0]\ntype = root-port\nbdf = 00:1c.0\nacs = true\n"
     "[device nic]\ntype = endpoint\nparent = rp0\nvendor = 0x8086\ndevice = 0x1572\nclass = 0x020000\n"
     "bar0 = mem64:1M\nbar3 = mem64:16K\nmsix = 8\nmsix-bar = 3\n"
+    "sriov-total-vfs = 2\nsriov-offset = 1\nsriov-stride = 1\nsriov-vf-device = 0x154c\n"
+    "sriov-vf-bar0 = mem64:64K\nsriov-vf-bar3 = mem64:16K\n"
     "[vtd dmar0]\nbase = 0xFED90000\npreset = xeon\nscope = all\n";
 
 /* The same with a scalable-mode unit that can nest (the shim then runs it in scalable mode). */
@@ -1009,6 +1011,61 @@ START_TEST(test_cdev_hot_reset_info)
 }
 END_TEST
 
+START_TEST(test_cdev_vf_token)
+{
+    Ix x;
+    ix_init(&x, legacy_platform, "01:00.0");
+    ix_bind(&x);
+    /* the PF's user sets the VF token, then enables a VF */
+    struct {
+        VfioAbiFeature h;
+        uint8_t uuid[16];
+    } tok = { { sizeof tok, VFIO_ABI_FEATURE_SET | VFIO_ABI_FEATURE_PCI_VF_TOKEN },
+              { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 } };
+    ck_assert_int_eq(dv(&x, VFIO_ABI_DEVICE_FEATURE, &tok), 0);
+    uint16_t sriov = pcie_fn_find_ext_cap(x.fn, 0x10);
+    vfio_shim_lock(x.s);
+    pcie_fn_config_write(x.fn, (uint16_t)(sriov + 0x10), 2, 1);      /* NumVFs */
+    pcie_fn_config_write(x.fn, (uint16_t)(sriov + 0x08), 2, 0x9);    /* VF Enable + VF MSE */
+    vfio_shim_unlock(x.s);
+    PcieFn *vf = pcie_fn_vf(x.fn, 0);
+    ck_assert_ptr_nonnull(vf);
+    g_autofree char *path = g_strdup_printf("/dev/vfio/devices/vfio%d", vfio_sysfs_cdev_index(vfio_shim_sim(x.s), vf));
+    int vc = ix_open(&x, path);
+    ck_assert_int_ge(vc, 0);
+    /* no token, a wrong one, then the right one (BIND_FLAG_TOKEN + token_uuid_ptr) */
+    VfioAbiBindIommufd b = { sizeof b, 0, x.iommufd, 0, 0 };
+    ck_assert_int_eq(vfio_shim_ioctl(x.s, vc, VFIO_ABI_DEVICE_BIND_IOMMUFD, (unsigned long)&b), -EACCES);
+    uint8_t wrong[16] = { 0 };
+    b = (VfioAbiBindIommufd){ sizeof b, VFIO_ABI_BIND_TOKEN, x.iommufd, 0, (uintptr_t)wrong };
+    ck_assert_int_eq(vfio_shim_ioctl(x.s, vc, VFIO_ABI_DEVICE_BIND_IOMMUFD, (unsigned long)&b), -EACCES);
+    b = (VfioAbiBindIommufd){ 16, VFIO_ABI_BIND_TOKEN, x.iommufd, 0, (uintptr_t)tok.uuid };
+    ck_assert_int_eq(vfio_shim_ioctl(x.s, vc, VFIO_ABI_DEVICE_BIND_IOMMUFD, (unsigned long)&b), -EINVAL);
+    b = (VfioAbiBindIommufd){ sizeof b, VFIO_ABI_BIND_TOKEN, x.iommufd, 0, (uintptr_t)tok.uuid };
+    ck_assert_int_eq(vfio_shim_ioctl(x.s, vc, VFIO_ABI_DEVICE_BIND_IOMMUFD, (unsigned long)&b), 0);
+    ck_assert_uint_ne(b.out_devid, x.devid);
+    /* the VF's own requester ID is attached: its DMA lands in the buffer */
+    uint32_t ioas = ioas_alloc(&x), hwpt;
+    VfioAbiAttachPt a = { sizeof a, 0, ioas, 0 };
+    ck_assert_int_eq(vfio_shim_ioctl(x.s, vc, VFIO_ABI_DEVICE_ATTACH_PT, (unsigned long)&a), 0);
+    hwpt = a.pt_id;
+    uint8_t *mem = anon(0x1000);
+    ck_assert_int_eq(map_fixed(&x, ioas, mem, 0x100000, 0x1000), 0);
+    vfio_shim_lock(x.s);
+    uint16_t cmd = (uint16_t)pcie_fn_config_read(x.fn, PCI_COMMAND, 2);   /* a VF masters only with its PF */
+    pcie_fn_config_write(x.fn, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER);
+    vfio_shim_unlock(x.s);
+    x.fn = vf;
+    ck_assert(dma_write(&x, 0x100008, "vf", 3));
+    ck_assert_str_eq((char *)mem + 8, "vf");
+    ck_assert_int_eq(destroy(&x, hwpt), -EBUSY);
+    ix_close(&x, vc);
+    ck_assert_int_eq(destroy(&x, hwpt), -ENOENT);     /* the automatic HWPT went with the VF's fd */
+    munmap(mem, 0x1000);
+    ix_fini(&x);
+}
+END_TEST
+
 static Suite *vfio_iommufd_suite(void)
 {
     Suite *s = suite_create("vfio_iommufd");
@@ -1032,6 +1089,7 @@ static Suite *vfio_iommufd_suite(void)
     tcase_add_test(compat, test_compat_type1v2);
     tcase_add_test(compat, test_compat_type1);
     tcase_add_test(compat, test_cdev_hot_reset_info);
+    tcase_add_test(compat, test_cdev_vf_token);
     suite_add_tcase(s, compat);
     return s;
 }

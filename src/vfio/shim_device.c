@@ -291,6 +291,7 @@ ShimDevice *shim_device_open(VfioShim *s, PcieFn *fn, const uint8_t *token, int 
     if (*err < 0) {
         return NULL;
     }
+    assign_missing_groups(s);    /* a VF enabled since the groups were computed (cdev opens) */
     ShimGroup *g = shim_group_get(s, pcie_fn_group(fn));
     if (!g) {
         *err = -ENODEV;
