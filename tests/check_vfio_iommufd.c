@@ -41,7 +41,7 @@ static const char *const nesting_platform =
     "[device edu]\ntype = edu\nbdf = 00:01.0\n"
     "[vtd dmar0]\nbase = 0xFED90000\npreset = xeon\nscope = all\n"
     "ecap.SMTS = 1\necap.FSTS = 1\necap.SSTS = 1\necap.NEST = 1\necap.PASID = 1\necap.PSS = 19\n"
-    "ecap.SRS = 1\n";
+    "ecap.SRS = 1\necap.SSADS = 1\n";
 
 typedef struct Ix {
     VfioShim *s;
@@ -826,6 +826,93 @@ START_TEST(test_nested_hwpt)
 }
 END_TEST
 
+START_TEST(test_dirty_tracking)
+{
+    Ix x;
+    ix_init(&x, nesting_platform, "00:01.0");
+    ix_bind(&x);
+    uint32_t ioas = ioas_alloc(&x);
+    IommuAbiHwInfo hi = { sizeof hi, 0, x.devid, 0, 0, 0, 0, { 0 }, 0 };
+    ck_assert_int_eq(io(&x, IOMMU_ABI_GET_HW_INFO, &hi), 0);
+    ck_assert_uint_eq(hi.out_capabilities, IOMMU_ABI_HW_CAP_DIRTY_TRACKING);
+    IommuAbiHwptAlloc a = { sizeof a, IOMMU_ABI_HWPT_DIRTY_TRACKING, x.devid, ioas, 0, 0, 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_ALLOC, &a), 0);
+    uint32_t hwpt = a.out_hwpt_id;
+    IommuAbiHwptAlloc plain = { sizeof plain, 0, x.devid, ioas, 0, 0, 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_ALLOC, &plain), 0);
+    IommuAbiHwptSetDirty sd = { sizeof sd, 1, plain.out_hwpt_id, 0 };
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_SET_DIRTY_TRACKING, &sd), -EOPNOTSUPP);
+    ck_assert_int_eq(attach(&x, hwpt, NULL), 0);
+    uint8_t *mem = anon(0x4000);
+    ck_assert_int_eq(map_fixed(&x, ioas, mem, 0x100000, 0x4000), 0);
+    uint64_t bm = 0;
+    IommuAbiHwptGetDirtyBitmap g = { sizeof g, hwpt, 0, 0, 0x100000, 0x4000, 0x1000, (uintptr_t)&bm };
+    /* tracking off: the hardware sets no D bits */
+    ck_assert(dma_write(&x, 0x100000, "x", 1));
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0);
+    sd = (IommuAbiHwptSetDirty){ sizeof sd, 2, hwpt, 0 };
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_SET_DIRTY_TRACKING, &sd), -EOPNOTSUPP);
+    sd.flags = 1;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_SET_DIRTY_TRACKING, &sd), 0);
+    /* a write marks its page, a read does not */
+    uint8_t b;
+    ck_assert(dma_write(&x, 0x101010, "dirty", 6));
+    ck_assert(dma_read(&x, 0x102000, &b, 1));
+    g.flags = 1;    /* NO_CLEAR */
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0x2);
+    bm = 0;
+    g.flags = 0;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0x2);
+    bm = 0;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0);                                          /* cleared */
+    /* after the clear (and its invalidation) a write to the same page marks it again */
+    ck_assert(dma_write(&x, 0x101020, "again", 6));
+    ck_assert(dma_write(&x, 0x103000, "3", 2));
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0xa);
+    /* 16 KiB granules: one bit for the range */
+    ck_assert(dma_write(&x, 0x102000, "2", 2));
+    bm = 0;
+    g.page_size = 0x4000;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0x1);
+    /* argument rows */
+    g.page_size = 0x1800;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -EINVAL);
+    g.page_size = 0x1000;
+    g.iova = 0x100800;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -EINVAL);
+    g.iova = 0x100000;
+    g.length = 0;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -EINVAL);
+    g.length = 0x4000;
+    g.data = 0;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -EFAULT);
+    g.data = (uintptr_t)&bm;
+    g.flags = 2;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -EOPNOTSUPP);
+    g.flags = 0;
+    g.hwpt_id = 99;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -ENOENT);
+    g.hwpt_id = plain.out_hwpt_id;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), -EOPNOTSUPP);
+    /* tracking off again: writes leave no mark */
+    sd.flags = 0;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_SET_DIRTY_TRACKING, &sd), 0);
+    ck_assert(dma_write(&x, 0x100000, "y", 1));
+    bm = 0;
+    g.hwpt_id = hwpt;
+    ck_assert_int_eq(io(&x, IOMMU_ABI_HWPT_GET_DIRTY_BITMAP, &g), 0);
+    ck_assert_uint_eq(bm, 0);
+    munmap(mem, 0x4000);
+    ix_fini(&x);
+}
+END_TEST
+
 /* The iommufd VFIO compat container: group fd + /dev/iommu, as selftest modes iommufd_compat_type1[v2]. */
 typedef struct Cx {
     Ix x;
@@ -1084,6 +1171,7 @@ static Suite *vfio_iommufd_suite(void)
     suite_add_tcase(s, tc);
     TCase *nest = tcase_create("nested");
     tcase_add_test(nest, test_nested_hwpt);
+    tcase_add_test(nest, test_dirty_tracking);
     suite_add_tcase(s, nest);
     TCase *compat = tcase_create("compat");
     tcase_add_test(compat, test_compat_type1v2);

@@ -28,6 +28,7 @@ struct VtdDom {
     uint16_t did;
     unsigned levels;
     uint64_t pgd;             /* nested: the first-stage root in the parent's input space */
+    bool ssade;               /* second stage: A/D tracking on (PASID entry SSADE) */
     VtdDom *parent;           /* nested: the second-stage domain */
     unsigned nest_flags;      /* nested: VTD_NEST_* */
 };
@@ -823,6 +824,7 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
         vtd_pe_set_PGTT(&pe, VTD_PGTT_SECOND_STAGE);
         vtd_pe_set_AW(&pe, dom->levels - 2);
         vtd_pe_set_SSPTPTR(&pe, dom->pgd >> 12);
+        vtd_pe_set_SSADE(&pe, dom->ssade);
         break;
     case VTD_DOM_FIRST_STAGE:
         vtd_pe_set_PGTT(&pe, VTD_PGTT_FIRST_STAGE);
@@ -1084,6 +1086,28 @@ gboolean vtd_drv_map(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t pa, uint64_
     return TRUE;
 }
 
+/*
+ * The slot of the present leaf (4 KiB, 2 MiB or 1 GiB) that maps @iova in
+ * @dom, with its size in *@ps; 0 when nothing maps it.
+ */
+static uint64_t leaf_slot(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t *ps)
+{
+    uint64_t table = dom->pgd;
+    for (unsigned l = dom->levels; l >= 1; l--) {
+        uint64_t slot = table + 8 * ((iova >> level_shift(l)) & 511);
+        uint64_t v = ldq(d, slot);
+        if (!pte_present(dom, v)) {
+            return 0;
+        }
+        if (l == 1 || (l <= 3 && (v & (1ull << 7)))) {
+            *ps = 1ull << level_shift(l);
+            return slot;
+        }
+        table = pte_addr(v);
+    }
+    return 0;
+}
+
 gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error)
 {
     if (dom->type == VTD_DOM_NESTED) {
@@ -1098,55 +1122,86 @@ gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GEr
     }
     uint64_t start = iova, len = size;
     while (size) {
-        uint64_t step = PAGE;
-        bool cleared = false;
-        /* find the leaf that maps iova, at whatever level */
-        for (unsigned lvl = 3; lvl >= 1 && !cleared; lvl--) {
-            uint64_t ps = 1ull << level_shift(lvl);
-            if (dom->levels < lvl) {
-                continue;
+        uint64_t ps = PAGE;
+        uint64_t slot = leaf_slot(d, dom, iova, &ps);
+        if (slot) {
+            if ((iova & (ps - 1)) || size < ps) {
+                g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                            "vtd_drv_unmap: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
+                            "x) splits a large page; unmap it whole", (guint64)start, (guint64)len);
+                return FALSE;
             }
-            uint64_t table = dom->pgd;
-            uint64_t slot = 0;
-            bool ok = true;
-            for (unsigned l = dom->levels; l >= lvl; l--) {
-                slot = table + 8 * ((iova >> level_shift(l)) & 511);
-                uint64_t v = ldq(d, slot);
-                if (!pte_present(dom, v)) {
-                    ok = false;
-                    break;
-                }
-                if (l == lvl) {
-                    break;
-                }
-                if (l <= 3 && (v & (1ull << 7))) {
-                    ok = false;   /* a larger page: found at an outer iteration */
-                    break;
-                }
-                table = pte_addr(v);
-            }
-            uint64_t v = ok ? ldq(d, slot) : 0;
-            bool leaf = ok && (lvl == 1 || (v & (1ull << 7)));
-            if (leaf) {
-                if ((iova & (ps - 1)) || size < ps) {
-                    g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
-                                "vtd_drv_unmap: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
-                                "x) splits a large page; unmap it whole", (guint64)start,
-                                (guint64)len);
-                    return FALSE;
-                }
-                stq(d, slot, 0);
-                step = ps;
-                cleared = true;
-            }
+            stq(d, slot, 0);
+        } else {
+            ps = PAGE;
         }
-        iova += step;
-        size -= MIN(step, size);
+        iova += ps;
+        size -= MIN(ps, size);
     }
     if (d->cfg.strict) {
         return inv_iotlb(d, dom, start, len, false, error);
     }
     return TRUE;
+}
+
+gboolean vtd_drv_set_dirty_tracking(VtdDrv *d, VtdDom *dom, bool enable, GError **error)
+{
+    if (d->cfg.mode != VTD_DRV_SCALABLE || !vtd_ecap_SSADS(d->ecap) || dom->type != VTD_DOM_SECOND_STAGE) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: dirty tracking needs a second-stage domain in scalable mode and ECAP.SSADS");
+        return FALSE;
+    }
+    if (dom->ssade == enable) {
+        return TRUE;
+    }
+    dom->ssade = enable;
+    /* rewrite every PASID entry of the domain (attach does the invalidations the change needs) */
+    g_autoptr(GArray) mine = g_array_new(FALSE, FALSE, sizeof(DrvAttach));
+    for (guint i = 0; i < d->attach->len; i++) {
+        const DrvAttach *a = &g_array_index(d->attach, DrvAttach, i);
+        if (a->dom == dom) {
+            g_array_append_val(mine, *a);
+        }
+    }
+    for (guint i = 0; i < mine->len; i++) {
+        const DrvAttach *a = &g_array_index(mine, DrvAttach, i);
+        if (!vtd_drv_attach(d, dom, a->rid, a->pasid, error)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean vtd_drv_read_dirty(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool clear,
+                            void (*dirty)(uint64_t iova, uint64_t size, void *opaque), void *opaque,
+                            GError **error)
+{
+    if (dom->type != VTD_DOM_SECOND_STAGE || (iova | size) & (PAGE - 1) || size == 0 || iova + size < iova) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd_drv_read_dirty: a second-stage domain and a non-empty 4 KiB-aligned range");
+        return FALSE;
+    }
+    uint64_t end = iova + size;
+    bool cleared = false;
+    for (uint64_t a = iova; a < end && a >= iova;) {
+        uint64_t ps = PAGE;
+        uint64_t slot = leaf_slot(d, dom, a, &ps);
+        uint64_t base = a & ~(ps - 1);
+        if (slot) {
+            VtdSsPte e = { { ldq(d, slot) } };
+            if (vtd_sspte_D(&e)) {
+                dirty(base, ps, opaque);
+                if (clear) {
+                    vtd_sspte_set_D(&e, 0);
+                    stq(d, slot, e.val[0]);
+                    cleared = true;
+                }
+            }
+        }
+        a = base + ps;
+    }
+    /* a cached translation still says "dirty": the next write must walk and set D again */
+    return cleared ? inv_iotlb(d, dom, iova, size, false, error) : TRUE;
 }
 
 gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error)

@@ -18,6 +18,8 @@
  *  - Attach/detach of a requester ID, or of one PASID of it (scalable
  *    mode), with the context-, PASID- and IOTLB invalidations the
  *    specification requires for the entry change.
+ *  - Second-stage dirty tracking (scalable mode, ECAP.SSADS): SSADE in
+ *    the domain's PASID entries, and harvesting/clearing of leaf D bits.
  *  - Map and unmap of ranges with permissions and page sizes (4 KiB,
  *    2 MiB, 1 GiB as CAP.SLLPS / CAP.FS1GP allow), and IOTLB invalidation
  *    (page-selective with the smallest address mask that covers the range
@@ -170,6 +172,25 @@ gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GEr
  * possible, domain-selective otherwise); size 0 means the whole domain.
  */
 gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error);
+
+/**
+ * vtd_drv_set_dirty_tracking:
+ * Turns second-stage A/D tracking (PASID entry SSADE) of @dom on or off
+ * in every PASID entry that points at it, with the invalidations that
+ * needs; later attachments follow.  Needs scalable mode and ECAP.SSADS.
+ */
+gboolean vtd_drv_set_dirty_tracking(VtdDrv *d, VtdDom *dom, bool enable, GError **error);
+
+/**
+ * vtd_drv_read_dirty:
+ * Calls @dirty for every leaf of @dom in [iova, iova+size) whose D bit the
+ * hardware set (with the leaf's base and size: 4 KiB, 2 MiB or 1 GiB); with
+ * @clear, clears those D bits and invalidates the range so the next write
+ * sets D again.  What an IOMMU driver's read_and_clear_dirty does.
+ */
+gboolean vtd_drv_read_dirty(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool clear,
+                            void (*dirty)(uint64_t iova, uint64_t size, void *opaque), void *opaque,
+                            GError **error);
 
 /**
  * vtd_drv_set_device_caps:

@@ -30,8 +30,9 @@
  * /dev/vfio/devices/vfioK (BIND_IOMMUFD, ATTACH/DETACH_IOMMUFD_PT), and a
  * /dev/iommu fd used as a VFIO container (iommufd's VFIO compat).
  *
- * Not served: VFIO_UPDATE_VADDR, iommufd dirty tracking, fault queues,
- * PASID attachment and vIOMMU objects; requests for them fail with the
+ * Not served: VFIO_UPDATE_VADDR, iommufd dirty tracking on units without
+ * scalable mode and ECAP.SSADS, fault queues, PASID attachment and vIOMMU
+ * objects; requests for them fail with the
  * kernel's "not supported" errno (EOPNOTSUPP/ENOTTY/EINVAL) and a message.
  */
 #ifndef VTDSIM_VFIO_SHIM_H

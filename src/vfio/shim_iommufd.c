@@ -38,9 +38,15 @@
  * fields (EOPNOTSUPP), unknown or wrong-kind ids (ENOENT), and arithmetic
  * overflow (EOVERFLOW); results are copied back within size.
  *
- * Not modelled: dirty tracking (HWPT_ALLOC with DIRTY_TRACKING,
- * SET_DIRTY_TRACKING and GET_DIRTY_BITMAP answer EOPNOTSUPP, and
- * GET_HW_INFO does not advertise it), fault queues (FAULT_QUEUE_ALLOC and
+ * Dirty tracking is the hardware's: on a unit in scalable mode with
+ * ECAP.SSADS a paging HWPT allocated with DIRTY_TRACKING can have SSADE
+ * turned on in its PASID entries (HWPT_SET_DIRTY_TRACKING), the VT-d model
+ * then sets D in the second-stage leaves a device writes through, and
+ * HWPT_GET_DIRTY_BITMAP harvests (and, without NO_CLEAR, clears and
+ * invalidates) those bits; elsewhere the flag is EOPNOTSUPP and
+ * GET_HW_INFO does not advertise it.
+ *
+ * Not modelled: fault queues (FAULT_QUEUE_ALLOC and
  * FAULT_ID_VALID: EOPNOTSUPP), PASID attachment, vIOMMU/vDEVICE objects
  * (the 6.13+ commands answer ENOTTY), the per-user RLIMIT accounting
  * (RLIMIT_MODE is recorded, not enforced), and page sharing across IOAS
@@ -82,6 +88,7 @@ typedef struct Hwpt {
     struct Hwpt *parent;    /* nested: the NEST_PARENT paging HWPT */
     bool nest_parent;
     bool autodomain;        /* made by an attach to an IOAS: goes with its last device */
+    bool dirty_capable;     /* allocated with DIRTY_TRACKING */
 } Hwpt;
 
 struct ShimIdev {
@@ -856,6 +863,12 @@ static long cmd_vfio_ioas(ShimIommufd *ictx, Ucmd *c)
     }
 }
 
+/* Second-stage A/D bits: scalable mode and ECAP.SSADS (called SLADS in older VT-d revisions). */
+static bool unit_dirty(ShimUnit *u)
+{
+    return u->scalable && vtd_ecap_SSADS(vtd_drv_ecap(u->drv));
+}
+
 static bool unit_nests(ShimUnit *u)
 {
     uint64_t ecap = vtd_drv_ecap(u->drv);
@@ -926,8 +939,9 @@ static long cmd_hwpt_alloc(VfioShim *s, ShimIommufd *ictx, Ucmd *c)
     if (!idev || !pt) {
         return -ENOENT;
     }
-    if (a->flags & IOMMU_ABI_HWPT_DIRTY_TRACKING) {
-        g_printerr("vtdsim-vfio: IOMMU_HWPT_ALLOC: dirty tracking is not simulated\n");
+    if ((a->flags & IOMMU_ABI_HWPT_DIRTY_TRACKING) && (pt->kind != OBJ_IOAS || !unit_dirty(idev->unit))) {
+        g_printerr("vtdsim-vfio: IOMMU_HWPT_ALLOC: dirty tracking needs a paging HWPT on a unit in scalable "
+                   "mode with ECAP.SSADS\n");
         return -EOPNOTSUPP;
     }
     if (a->flags & (IOMMU_ABI_HWPT_FAULT_ID_VALID | IOMMU_ABI_HWPT_PASID)) {
@@ -948,6 +962,7 @@ static long cmd_hwpt_alloc(VfioShim *s, ShimIommufd *ictx, Ucmd *c)
         if (!h) {
             return err;
         }
+        h->dirty_capable = a->flags & IOMMU_ABI_HWPT_DIRTY_TRACKING;
         a->out_hwpt_id = h->o.id;
         respond(c);
         return 0;
@@ -999,7 +1014,7 @@ static long cmd_get_hw_info(ShimIommufd *ictx, Ucmd *c)
     /* PASIDs: only for a function with a PASID capability on a unit with ECAP.PASID */
     bool pasid = vtd_ecap_PASID(vtd.ecap_reg) && pcie_fn_find_ext_cap(idev->fn, 0x1b);
     h->out_max_pasid_log2 = pasid ? (uint8_t)(vtd_ecap_PSS(vtd.ecap_reg) + 1) : 0;
-    h->out_capabilities = 0;    /* no dirty tracking simulated */
+    h->out_capabilities = unit_dirty(idev->unit) ? IOMMU_ABI_HW_CAP_DIRTY_TRACKING : 0;
     respond(c);
     return 0;
 }
@@ -1057,25 +1072,73 @@ static long cmd_hwpt_invalidate(ShimIommufd *ictx, Ucmd *c)
     return r;
 }
 
-static long cmd_dirty(ShimIommufd *ictx, Ucmd *c, unsigned long req)
+static long cmd_set_dirty(ShimIommufd *ictx, Ucmd *c)
 {
-    uint32_t id;
-    if (req == IOMMU_ABI_HWPT_SET_DIRTY_TRACKING) {
-        if ((c->u.set_dirty.flags & ~1u) || c->u.set_dirty.reserved) {
-            return -EOPNOTSUPP;
-        }
-        id = c->u.set_dirty.hwpt_id;
-    } else {
-        if ((c->u.get_dirty.flags & ~1u) || c->u.get_dirty.reserved) {
-            return -EOPNOTSUPP;
-        }
-        id = c->u.get_dirty.hwpt_id;
+    IommuAbiHwptSetDirty *sd = &c->u.set_dirty;
+    if ((sd->flags & ~1u) || sd->reserved) {
+        return -EOPNOTSUPP;
     }
-    if (!obj_get(ictx, id, OBJ_HWPT)) {
+    Hwpt *h = (Hwpt *)obj_get(ictx, sd->hwpt_id, OBJ_HWPT);
+    if (!h) {
         return -ENOENT;
     }
-    /* no HWPT is ever allocated with DIRTY_TRACKING (refused there), so none can track */
-    return -EOPNOTSUPP;
+    if (!h->dirty_capable) {
+        return -EOPNOTSUPP;    /* not allocated with DIRTY_TRACKING */
+    }
+    g_autoptr(GError) gerr = NULL;
+    if (!vtd_drv_set_dirty_tracking(h->unit->drv, h->dom, sd->flags & 1, &gerr)) {
+        g_printerr("vtdsim-vfio: IOMMU_HWPT_SET_DIRTY_TRACKING: %s\n", gerr->message);
+        return -EIO;
+    }
+    return 0;
+}
+
+typedef struct DirtyBits {
+    uint64_t *bm;
+    uint64_t iova, end, page_size;
+} DirtyBits;
+
+/* Sets the bit of every user page (of page_size) that the dirty leaf [base, base+size) overlaps. */
+static void dirty_bits(uint64_t base, uint64_t size, void *opaque)
+{
+    DirtyBits *b = opaque;
+    uint64_t lo = MAX(base, b->iova), hi = MIN(base + size, b->end);
+    for (uint64_t a = lo & ~(b->page_size - 1); a < hi; a += b->page_size) {
+        uint64_t bit = (a - b->iova) / b->page_size;
+        b->bm[bit / 64] |= 1ull << (bit % 64);
+    }
+}
+
+static long cmd_get_dirty(ShimIommufd *ictx, Ucmd *c)
+{
+    IommuAbiHwptGetDirtyBitmap *g = &c->u.get_dirty;
+    if ((g->flags & ~1u) || g->reserved) {
+        return -EOPNOTSUPP;    /* flags: NO_CLEAR = 1 */
+    }
+    Hwpt *h = (Hwpt *)obj_get(ictx, g->hwpt_id, OBJ_HWPT);
+    if (!h) {
+        return -ENOENT;
+    }
+    if (!h->dirty_capable) {
+        return -EOPNOTSUPP;
+    }
+    uint64_t ps = g->page_size;
+    if (ps < SHIM_PAGE || (ps & (ps - 1)) || !g->length || ((g->iova | g->length) & (ps - 1))) {
+        return -EINVAL;
+    }
+    if (g->iova + (g->length - 1) < g->iova) {
+        return -EOVERFLOW;
+    }
+    if (!g->data) {
+        return -EFAULT;
+    }
+    DirtyBits b = { (uint64_t *)(uintptr_t)g->data, g->iova, g->iova + g->length, ps };
+    g_autoptr(GError) gerr = NULL;
+    if (!vtd_drv_read_dirty(h->unit->drv, h->dom, g->iova, g->length, !(g->flags & 1), dirty_bits, &b, &gerr)) {
+        g_printerr("vtdsim-vfio: IOMMU_HWPT_GET_DIRTY_BITMAP: %s\n", gerr->message);
+        return -EIO;
+    }
+    return 0;
 }
 
 /* ---- the iommufd VFIO compat container --------------------------------------------------- */
@@ -1258,8 +1321,9 @@ long shim_iommufd_ioctl(VfioShim *s, ShimIommufd *ictx, unsigned long req, unsig
     case IOMMU_ABI_GET_HW_INFO:
         return cmd_get_hw_info(ictx, &c);
     case IOMMU_ABI_HWPT_SET_DIRTY_TRACKING:
+        return cmd_set_dirty(ictx, &c);
     case IOMMU_ABI_HWPT_GET_DIRTY_BITMAP:
-        return cmd_dirty(ictx, &c, req);
+        return cmd_get_dirty(ictx, &c);
     case IOMMU_ABI_HWPT_INVALIDATE:
         return cmd_hwpt_invalidate(ictx, &c);
     case IOMMU_ABI_FAULT_QUEUE_ALLOC:
