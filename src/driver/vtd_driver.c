@@ -27,7 +27,10 @@ struct VtdDom {
     VtdDomType type;
     uint16_t did;
     unsigned levels;
-    uint64_t pgd;
+    uint64_t pgd;             /* nested: the first-stage root in the parent's input space */
+    bool ssade;               /* second stage: A/D tracking on (PASID entry SSADE) */
+    VtdDom *parent;           /* nested: the second-stage domain */
+    unsigned nest_flags;      /* nested: VTD_NEST_* */
 };
 
 /* One attachment: which requester (and PASID) a domain serves, and its device caps. */
@@ -357,8 +360,23 @@ static gboolean inv_iotlb_only(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t s
 static gboolean inv_iotlb(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool ih,
                           GError **error)
 {
-    return inv_iotlb_only(d, dom, iova, size, ih, error) &&
-           inv_devtlb(d, dom, iova, size, error);
+    if (!inv_iotlb_only(d, dom, iova, size, ih, error) || !inv_devtlb(d, dom, iova, size, error)) {
+        return FALSE;
+    }
+    /*
+     * Nested domains over @dom cache combined translations under their own
+     * DIDs, tagged by first-stage input addresses the second-stage range
+     * says nothing about: each is flushed whole (as Linux flushes a nest
+     * parent's children).
+     */
+    for (guint i = 0; dom->type == VTD_DOM_SECOND_STAGE && i < d->domains->len; i++) {
+        VtdDom *child = g_ptr_array_index(d->domains, i);
+        if (child->parent == dom &&
+            (!inv_iotlb_only(d, child, 0, 0, false, error) || !inv_devtlb(d, child, 0, 0, error))) {
+            return FALSE;
+        }
+    }
+    return TRUE;
 }
 
 static gboolean inv_iotlb_only(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool ih,
@@ -536,6 +554,11 @@ uint64_t vtd_dom_pgd(const VtdDom *dom) { return dom->pgd; }
 
 VtdDom *vtd_drv_domain_new(VtdDrv *d, VtdDomType type, unsigned levels, GError **error)
 {
+    if (type == VTD_DOM_NESTED) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: nested domains are made by vtd_drv_domain_new_nested()");
+        return NULL;
+    }
     unsigned sagaw = (unsigned)vtd_cap_SAGAW(d->cap);
     if (type == VTD_DOM_FIRST_STAGE) {
         if (d->cfg.mode != VTD_DRV_SCALABLE || !vtd_ecap_FSTS(d->ecap)) {
@@ -584,6 +607,42 @@ VtdDom *vtd_drv_domain_new(VtdDrv *d, VtdDomType type, unsigned levels, GError *
         g_free(dom);
         return NULL;
     }
+    g_ptr_array_add(d->domains, dom);
+    return dom;
+}
+
+VtdDom *vtd_drv_domain_new_nested(VtdDrv *d, VtdDom *parent, uint64_t fs_root, unsigned fs_levels,
+                                  unsigned flags, GError **error)
+{
+    const char *why = NULL;
+    if (d->cfg.mode != VTD_DRV_SCALABLE || !vtd_ecap_NEST(d->ecap) || !vtd_ecap_FSTS(d->ecap) ||
+        !vtd_ecap_SSTS(d->ecap)) {
+        why = "nested domains need scalable mode and ECAP.NEST, FSTS and SSTS";
+    } else if (!parent || parent->drv != d || parent->type != VTD_DOM_SECOND_STAGE) {
+        why = "the parent of a nested domain must be a second-stage domain of the same unit";
+    } else if (fs_levels != 4 && !(fs_levels == 5 && vtd_cap_FS5LP(d->cap))) {
+        why = "first-stage paging must be 4-level (or 5-level with CAP.FS5LP)";
+    } else if (fs_root & (PAGE - 1)) {
+        why = "the first-stage root must be 4 KiB aligned";
+    } else if ((flags & VTD_NEST_SRE) && !vtd_ecap_SRS(d->ecap)) {
+        why = "supervisor requests need ECAP.SRS";
+    } else if ((flags & VTD_NEST_EAFE) && !vtd_ecap_EAFS(d->ecap)) {
+        why = "the extended accessed flag needs ECAP.EAFS";
+    } else if (d->next_did >= vtd_cap_num_domains(d->cap)) {
+        why = "out of domain IDs (CAP.ND)";
+    }
+    if (why) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID, "vtd driver: %s", why);
+        return NULL;
+    }
+    VtdDom *dom = g_new0(VtdDom, 1);
+    dom->drv = d;
+    dom->type = VTD_DOM_NESTED;
+    dom->levels = fs_levels;
+    dom->did = d->next_did++;
+    dom->pgd = fs_root;
+    dom->parent = parent;
+    dom->nest_flags = flags;
     g_ptr_array_add(d->domains, dom);
     return dom;
 }
@@ -718,9 +777,9 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
                         "vtd driver: attaching PASID %d needs scalable mode", pasid);
             return FALSE;
         }
-        if (dom->type == VTD_DOM_FIRST_STAGE) {
+        if (dom->type == VTD_DOM_FIRST_STAGE || dom->type == VTD_DOM_NESTED) {
             g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
-                        "vtd driver: first-stage domains need scalable mode");
+                        "vtd driver: first-stage and nested domains need scalable mode");
             return FALSE;
         }
         uint64_t ce_pa = context_slot(d, rid, true, error);
@@ -765,6 +824,7 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
         vtd_pe_set_PGTT(&pe, VTD_PGTT_SECOND_STAGE);
         vtd_pe_set_AW(&pe, dom->levels - 2);
         vtd_pe_set_SSPTPTR(&pe, dom->pgd >> 12);
+        vtd_pe_set_SSADE(&pe, dom->ssade);
         break;
     case VTD_DOM_FIRST_STAGE:
         vtd_pe_set_PGTT(&pe, VTD_PGTT_FIRST_STAGE);
@@ -773,6 +833,18 @@ gboolean vtd_drv_attach(VtdDrv *d, VtdDom *dom, uint16_t rid, int32_t pasid, GEr
         /* AW still bounds the input width for first stage on some parts; name 48/57 bits */
         vtd_pe_set_AW(&pe, dom->levels == 5 ? 3 : 2);
         vtd_pe_set_SRE(&pe, vtd_ecap_SRS(d->ecap));
+        break;
+    case VTD_DOM_NESTED:
+        /* first stage: the caller's table, at an address the parent translates (VT-d 4.x 9.6) */
+        vtd_pe_set_PGTT(&pe, VTD_PGTT_NESTED);
+        vtd_pe_set_FSPTPTR(&pe, dom->pgd >> 12);
+        vtd_pe_set_FSPM(&pe, dom->levels == 5 ? 1 : 0);
+        vtd_pe_set_SRE(&pe, (dom->nest_flags & VTD_NEST_SRE) != 0);
+        vtd_pe_set_EAFE(&pe, (dom->nest_flags & VTD_NEST_EAFE) != 0);
+        vtd_pe_set_WPE(&pe, (dom->nest_flags & VTD_NEST_WPE) != 0);
+        /* second stage: the parent's tables; AW names the parent's width */
+        vtd_pe_set_SSPTPTR(&pe, dom->parent->pgd >> 12);
+        vtd_pe_set_AW(&pe, dom->parent->levels - 2);
         break;
     case VTD_DOM_PASS_THROUGH:
         vtd_pe_set_PGTT(&pe, VTD_PGTT_PASS_THROUGH);
@@ -962,9 +1034,10 @@ static bool input_ok(const VtdDom *dom, uint64_t iova, uint64_t size)
 gboolean vtd_drv_map(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t pa, uint64_t size,
                      unsigned prot, uint64_t page_size, GError **error)
 {
-    if (dom->type == VTD_DOM_PASS_THROUGH) {
+    if (dom->type == VTD_DOM_PASS_THROUGH || dom->type == VTD_DOM_NESTED) {
         g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
-                    "vtd_drv_map: a pass-through domain has no page tables");
+                    "vtd_drv_map: a %s domain has no page tables of the driver's",
+                    dom->type == VTD_DOM_NESTED ? "nested" : "pass-through");
         return FALSE;
     }
     if (page_size && !page_size_ok(d, dom, page_size)) {
@@ -1013,8 +1086,34 @@ gboolean vtd_drv_map(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t pa, uint64_
     return TRUE;
 }
 
+/*
+ * The slot of the present leaf (4 KiB, 2 MiB or 1 GiB) that maps @iova in
+ * @dom, with its size in *@ps; 0 when nothing maps it.
+ */
+static uint64_t leaf_slot(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t *ps)
+{
+    uint64_t table = dom->pgd;
+    for (unsigned l = dom->levels; l >= 1; l--) {
+        uint64_t slot = table + 8 * ((iova >> level_shift(l)) & 511);
+        uint64_t v = ldq(d, slot);
+        if (!pte_present(dom, v)) {
+            return 0;
+        }
+        if (l == 1 || (l <= 3 && (v & (1ull << 7)))) {
+            *ps = 1ull << level_shift(l);
+            return slot;
+        }
+        table = pte_addr(v);
+    }
+    return 0;
+}
+
 gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error)
 {
+    if (dom->type == VTD_DOM_NESTED) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID, "vtd_drv_unmap: a nested domain has no tables of the driver's");
+        return FALSE;
+    }
     if ((iova | size) & (PAGE - 1) || size == 0 || iova + size < iova) {
         g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
                     "vtd_drv_unmap: iova 0x%" G_GINT64_MODIFIER "x and size 0x%" G_GINT64_MODIFIER
@@ -1023,55 +1122,86 @@ gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GEr
     }
     uint64_t start = iova, len = size;
     while (size) {
-        uint64_t step = PAGE;
-        bool cleared = false;
-        /* find the leaf that maps iova, at whatever level */
-        for (unsigned lvl = 3; lvl >= 1 && !cleared; lvl--) {
-            uint64_t ps = 1ull << level_shift(lvl);
-            if (dom->levels < lvl) {
-                continue;
+        uint64_t ps = PAGE;
+        uint64_t slot = leaf_slot(d, dom, iova, &ps);
+        if (slot) {
+            if ((iova & (ps - 1)) || size < ps) {
+                g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                            "vtd_drv_unmap: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
+                            "x) splits a large page; unmap it whole", (guint64)start, (guint64)len);
+                return FALSE;
             }
-            uint64_t table = dom->pgd;
-            uint64_t slot = 0;
-            bool ok = true;
-            for (unsigned l = dom->levels; l >= lvl; l--) {
-                slot = table + 8 * ((iova >> level_shift(l)) & 511);
-                uint64_t v = ldq(d, slot);
-                if (!pte_present(dom, v)) {
-                    ok = false;
-                    break;
-                }
-                if (l == lvl) {
-                    break;
-                }
-                if (l <= 3 && (v & (1ull << 7))) {
-                    ok = false;   /* a larger page: found at an outer iteration */
-                    break;
-                }
-                table = pte_addr(v);
-            }
-            uint64_t v = ok ? ldq(d, slot) : 0;
-            bool leaf = ok && (lvl == 1 || (v & (1ull << 7)));
-            if (leaf) {
-                if ((iova & (ps - 1)) || size < ps) {
-                    g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
-                                "vtd_drv_unmap: [0x%" G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
-                                "x) splits a large page; unmap it whole", (guint64)start,
-                                (guint64)len);
-                    return FALSE;
-                }
-                stq(d, slot, 0);
-                step = ps;
-                cleared = true;
-            }
+            stq(d, slot, 0);
+        } else {
+            ps = PAGE;
         }
-        iova += step;
-        size -= MIN(step, size);
+        iova += ps;
+        size -= MIN(ps, size);
     }
     if (d->cfg.strict) {
         return inv_iotlb(d, dom, start, len, false, error);
     }
     return TRUE;
+}
+
+gboolean vtd_drv_set_dirty_tracking(VtdDrv *d, VtdDom *dom, bool enable, GError **error)
+{
+    if (d->cfg.mode != VTD_DRV_SCALABLE || !vtd_ecap_SSADS(d->ecap) || dom->type != VTD_DOM_SECOND_STAGE) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd driver: dirty tracking needs a second-stage domain in scalable mode and ECAP.SSADS");
+        return FALSE;
+    }
+    if (dom->ssade == enable) {
+        return TRUE;
+    }
+    dom->ssade = enable;
+    /* rewrite every PASID entry of the domain (attach does the invalidations the change needs) */
+    g_autoptr(GArray) mine = g_array_new(FALSE, FALSE, sizeof(DrvAttach));
+    for (guint i = 0; i < d->attach->len; i++) {
+        const DrvAttach *a = &g_array_index(d->attach, DrvAttach, i);
+        if (a->dom == dom) {
+            g_array_append_val(mine, *a);
+        }
+    }
+    for (guint i = 0; i < mine->len; i++) {
+        const DrvAttach *a = &g_array_index(mine, DrvAttach, i);
+        if (!vtd_drv_attach(d, dom, a->rid, a->pasid, error)) {
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean vtd_drv_read_dirty(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool clear,
+                            void (*dirty)(uint64_t iova, uint64_t size, void *opaque), void *opaque,
+                            GError **error)
+{
+    if (dom->type != VTD_DOM_SECOND_STAGE || (iova | size) & (PAGE - 1) || size == 0 || iova + size < iova) {
+        g_set_error(error, EMU_ERROR, EMU_ERROR_INVALID,
+                    "vtd_drv_read_dirty: a second-stage domain and a non-empty 4 KiB-aligned range");
+        return FALSE;
+    }
+    uint64_t end = iova + size;
+    bool cleared = false;
+    for (uint64_t a = iova; a < end && a >= iova;) {
+        uint64_t ps = PAGE;
+        uint64_t slot = leaf_slot(d, dom, a, &ps);
+        uint64_t base = a & ~(ps - 1);
+        if (slot) {
+            VtdSsPte e = { { ldq(d, slot) } };
+            if (vtd_sspte_D(&e)) {
+                dirty(base, ps, opaque);
+                if (clear) {
+                    vtd_sspte_set_D(&e, 0);
+                    stq(d, slot, e.val[0]);
+                    cleared = true;
+                }
+            }
+        }
+        a = base + ps;
+    }
+    /* a cached translation still says "dirty": the next write must walk and set D again */
+    return cleared ? inv_iotlb(d, dom, iova, size, false, error) : TRUE;
 }
 
 gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error)

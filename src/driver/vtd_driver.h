@@ -11,11 +11,15 @@
  *    up the invalidation queue (IQA, GCMD.QIE) when queued invalidation is
  *    chosen (scalable mode requires it), and enables translation (GCMD.TE).
  *  - Domains: second-stage (legacy or scalable PGTT=010b), first-stage
- *    (scalable PGTT=001b, 4- or 5-level x86-64 tables) and pass-through,
- *    each with its own domain ID and page tables.
+ *    (scalable PGTT=001b, 4- or 5-level x86-64 tables), pass-through, and
+ *    nested (scalable PGTT=011b: a first-stage table the caller owns, at
+ *    an address in a second-stage parent domain's input space), each with
+ *    its own domain ID.
  *  - Attach/detach of a requester ID, or of one PASID of it (scalable
  *    mode), with the context-, PASID- and IOTLB invalidations the
  *    specification requires for the entry change.
+ *  - Second-stage dirty tracking (scalable mode, ECAP.SSADS): SSADE in
+ *    the domain's PASID entries, and harvesting/clearing of leaf D bits.
  *  - Map and unmap of ranges with permissions and page sizes (4 KiB,
  *    2 MiB, 1 GiB as CAP.SLLPS / CAP.FS1GP allow), and IOTLB invalidation
  *    (page-selective with the smallest address mask that covers the range
@@ -35,8 +39,7 @@
  * for a PASID attachment).  The page request queue is set up by
  * vtd_drv_prq_enable(); the caller drains it with vtd_drv_prq_next() and
  * answers with vtd_drv_page_response(), as a driver's page-fault handler
- * does.  Not done: nested domains and interrupt remapping setup (later
- * issues build on this file).
+ * does.
  *
  * Errors: configuration and API misuse (unsupported mode, misaligned range,
  * pool exhausted, a hardware command that never completes) are GErrors in
@@ -74,7 +77,15 @@ typedef enum VtdDomType {
     VTD_DOM_SECOND_STAGE,
     VTD_DOM_FIRST_STAGE,      /* scalable mode only */
     VTD_DOM_PASS_THROUGH,     /* needs ECAP.PT */
+    VTD_DOM_NESTED,           /* scalable mode, ECAP.NEST: vtd_drv_domain_new_nested() */
 } VtdDomType;
+
+/* First-stage controls of a nested domain's PASID entry (vtd_drv_domain_new_nested). */
+enum {
+    VTD_NEST_SRE = 1,         /* supervisor requests enabled */
+    VTD_NEST_EAFE = 2,        /* extended accessed flag enabled */
+    VTD_NEST_WPE = 4,         /* write protect enforced for supervisor requests */
+};
 
 /* Permissions for vtd_drv_map(). */
 enum {
@@ -115,6 +126,19 @@ uint64_t vtd_drv_ecap(const VtdDrv *d);
  * vtd_drv_free().
  */
 VtdDom *vtd_drv_domain_new(VtdDrv *d, VtdDomType type, unsigned levels, GError **error);
+/**
+ * vtd_drv_domain_new_nested:
+ * A nested domain: requests walk the first-stage table at @fs_root (an
+ * address in @parent's input space; the caller - e.g. a guest - owns and
+ * writes that table) with @fs_levels (4 or 5) levels, and every address
+ * that walk produces is translated by @parent (a second-stage domain of
+ * this driver).  @flags: VTD_NEST_*.  The domain has its own DID, maps
+ * nothing itself (vtd_drv_map refuses it), and vtd_drv_flush() on it
+ * issues PASID-based IOTLB invalidations of that DID.  Needs scalable
+ * mode and ECAP.NEST, FSTS and SSTS.
+ */
+VtdDom *vtd_drv_domain_new_nested(VtdDrv *d, VtdDom *parent, uint64_t fs_root, unsigned fs_levels,
+                                  unsigned flags, GError **error);
 uint16_t vtd_dom_id(const VtdDom *dom);
 /** Host physical address of the domain's top-level table (0 for pass-through). */
 uint64_t vtd_dom_pgd(const VtdDom *dom);
@@ -148,6 +172,25 @@ gboolean vtd_drv_unmap(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GEr
  * possible, domain-selective otherwise); size 0 means the whole domain.
  */
 gboolean vtd_drv_flush(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, GError **error);
+
+/**
+ * vtd_drv_set_dirty_tracking:
+ * Turns second-stage A/D tracking (PASID entry SSADE) of @dom on or off
+ * in every PASID entry that points at it, with the invalidations that
+ * needs; later attachments follow.  Needs scalable mode and ECAP.SSADS.
+ */
+gboolean vtd_drv_set_dirty_tracking(VtdDrv *d, VtdDom *dom, bool enable, GError **error);
+
+/**
+ * vtd_drv_read_dirty:
+ * Calls @dirty for every leaf of @dom in [iova, iova+size) whose D bit the
+ * hardware set (with the leaf's base and size: 4 KiB, 2 MiB or 1 GiB); with
+ * @clear, clears those D bits and invalidates the range so the next write
+ * sets D again.  What an IOMMU driver's read_and_clear_dirty does.
+ */
+gboolean vtd_drv_read_dirty(VtdDrv *d, VtdDom *dom, uint64_t iova, uint64_t size, bool clear,
+                            void (*dirty)(uint64_t iova, uint64_t size, void *opaque), void *opaque,
+                            GError **error);
 
 /**
  * vtd_drv_set_device_caps:

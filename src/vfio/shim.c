@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "vfio/sysfs.h"
 
 /* ---- paths ---------------------------------------------------------------------------- */
 
@@ -45,6 +46,15 @@ VfioPathKind vfio_shim_path_kind(const char *path, int *num)
         return VFIO_PATH_IOMMUFD;
     }
     if (g_str_has_prefix(path, "/dev/vfio/devices/vfio")) {
+        const char *n = path + strlen("/dev/vfio/devices/vfio");
+        char *end;
+        long v = g_ascii_isdigit(*n) ? strtol(n, &end, 10) : -1;
+        if (v < 0 || *end || v > 0xffff) {
+            return VFIO_PATH_NONE;
+        }
+        if (num) {
+            *num = (int)v;
+        }
         return VFIO_PATH_CDEV;
     }
     if (g_str_has_prefix(path, "/dev/vfio/")) {
@@ -118,9 +128,15 @@ VfioShim *vfio_shim_new(EmuSim *sim, GError **error)
         PlatformVtd *pv = g_ptr_array_index(s->p->vtd, i);
         const VtdParams *vp = vtd_unit_params(pv->unit);
         bool qi = (vp->ecap >> 1) & 1;       /* ECAP.QI, bit 1 */
+        /*
+         * Scalable mode whenever the unit can do second-stage translation
+         * in it (ECAP.SMTS, SSTS, and QI which it requires), as Linux does
+         * by default; legacy mode otherwise.  Nested HWPTs need it.
+         */
+        bool scalable = qi && vtd_ecap_SMTS(vp->ecap) && vtd_ecap_SSTS(vp->ecap);
         VtdDrvConfig cfg = {
             .reg_base = pv->base,
-            .mode = VTD_DRV_LEGACY,
+            .mode = scalable ? VTD_DRV_SCALABLE : VTD_DRV_LEGACY,
             .inval = qi ? VTD_DRV_INVAL_QUEUED : VTD_DRV_INVAL_REGISTER,
             .pool_base = pool + per_unit * i,
             .pool_size = per_unit,
@@ -137,6 +153,7 @@ VfioShim *vfio_shim_new(EmuSim *sim, GError **error)
         u->pv = pv;
         u->drv = d;
         u->index = i;
+        u->scalable = scalable;
         bool ir = (vp->ecap >> 3) & 1;       /* ECAP.IR, bit 3 */
         if (ir && qi) {
             if (!vtd_drv_ir_enable(d, SHIM_IRTE_LOG2, false, &err)) {
@@ -311,7 +328,7 @@ bool vfio_shim_owns_fd(VfioShim *s, int fd)
     return r;
 }
 
-static ShimGroup *group_get(VfioShim *s, int id)
+ShimGroup *shim_group_get(VfioShim *s, int id)
 {
     ShimGroup *g = g_hash_table_lookup(s->groups, GINT_TO_POINTER(id));
     if (g) {
@@ -330,6 +347,28 @@ static ShimGroup *group_get(VfioShim *s, int id)
     return g;
 }
 
+typedef struct CdevFind {
+    EmuSim *sim;
+    int index;
+    PcieFn *found;
+} CdevFind;
+
+static void cdev_find(PcieFn *fn, void *opaque)
+{
+    CdevFind *c = opaque;
+    if (!c->found && vfio_sysfs_cdev_index(c->sim, fn) == c->index) {
+        c->found = fn;
+    }
+}
+
+/* The function /dev/vfio/devices/vfio@index names (the generated tree's numbering), or NULL. */
+static PcieFn *cdev_fn(VfioShim *s, int index)
+{
+    CdevFind c = { s->sim, index, NULL };
+    pcie_fabric_foreach(s->p->fabric, cdev_find, &c);
+    return c.found;
+}
+
 int vfio_shim_open(VfioShim *s, const char *path, int fd)
 {
     int num = -1;
@@ -340,13 +379,12 @@ int vfio_shim_open(VfioShim *s, const char *path, int fd)
         ShimContainer *c = g_new0(ShimContainer, 1);
         c->refs = 1;
         c->groups = g_ptr_array_new();
-        c->dmas = g_tree_new(shim_cmp_u64);
-        c->doms = g_new0(VtdDom *, s->units->len ? s->units->len : 1);
+        shim_ioas_init(&c->ioas);
         shim_fd_bind(s, fd, SHIM_FD_CONTAINER, c);
         break;
     }
     case VFIO_PATH_GROUP: {
-        ShimGroup *g = group_get(s, num);
+        ShimGroup *g = shim_group_get(s, num);
         if (!g) {
             ret = -ENOENT;
         } else if (g->opened) {
@@ -357,11 +395,17 @@ int vfio_shim_open(VfioShim *s, const char *path, int fd)
         }
         break;
     }
-    case VFIO_PATH_CDEV:
+    case VFIO_PATH_CDEV: {
+        PcieFn *fn = cdev_fn(s, num);
+        if (!fn) {
+            ret = -ENOENT;
+        } else {
+            shim_fd_bind(s, fd, SHIM_FD_CDEV, shim_cdev_new(fn));
+        }
+        break;
+    }
     case VFIO_PATH_IOMMUFD:
-        g_printerr("vtdsim-vfio: %s: the iommufd interface is not simulated yet; use the "
-                   "legacy container (/dev/vfio/vfio)\n", path);
-        ret = -ENODEV;
+        shim_fd_bind(s, fd, SHIM_FD_IOMMUFD, shim_iommufd_new(s));
         break;
     case VFIO_PATH_NONE:
         ret = -ENOENT;
@@ -389,6 +433,12 @@ void vfio_shim_dup(VfioShim *s, int oldfd, int newfd)
         case SHIM_FD_DEVICE:
             shim_device_ref(f->obj);
             break;
+        case SHIM_FD_IOMMUFD:
+            shim_iommufd_ref(f->obj);
+            break;
+        case SHIM_FD_CDEV:
+            ((ShimCdev *)f->obj)->refs++;
+            break;
         }
         shim_fd_bind(s, newfd, f->kind, f->obj);
     }
@@ -414,7 +464,7 @@ void vfio_shim_close(VfioShim *s, int fd)
             } else {
                 /* last group fd: the kernel releases the group from its container */
                 g->opened = false;
-                if (g->container && !g->open_devices) {
+                if ((g->container || g->ictx) && !g->open_devices) {
                     shim_group_unset(s, g);
                 }
             }
@@ -422,6 +472,12 @@ void vfio_shim_close(VfioShim *s, int fd)
         }
         case SHIM_FD_DEVICE:
             shim_device_unref(s, obj);
+            break;
+        case SHIM_FD_IOMMUFD:
+            shim_iommufd_unref(s, obj);
+            break;
+        case SHIM_FD_CDEV:
+            shim_cdev_unref(s, obj);
             break;
         }
     }
@@ -436,44 +492,6 @@ gint shim_cmp_u64(gconstpointer a, gconstpointer b)
     return (x > y) - (x < y);
 }
 
-static void dma_destroy(VfioShim *s, ShimContainer *c, ShimDma *d)
-{
-    g_autoptr(GError) err = NULL;
-    for (guint i = 0; i < s->units->len; i++) {
-        ShimUnit *u = g_ptr_array_index(s->units, i);
-        if (c->doms[i] && !vtd_drv_unmap(u->drv, c->doms[i], d->iova, d->size, &err)) {
-            /* our own tables: an unmap that fails is a shim bug, but the client must not die of it */
-            g_printerr("vtdsim-vfio: unmap of IOVA 0x%" G_GINT64_MODIFIER "x failed: %s\n", d->iova,
-                       err->message);
-            g_clear_error(&err);
-        }
-    }
-    addr_space_del(s->p->mem, d->region);
-    g_tree_remove(c->dmas, &d->iova);
-    c->dma_count--;
-    g_free(d);
-}
-
-static gboolean collect_dma(gpointer key, gpointer value, gpointer data)
-{
-    (void)key;
-    g_ptr_array_add(data, value);
-    return FALSE;
-}
-
-static void container_unmap_all(VfioShim *s, ShimContainer *c, uint64_t *bytes)
-{
-    g_autoptr(GPtrArray) all = g_ptr_array_new();
-    g_tree_foreach(c->dmas, collect_dma, all);
-    for (guint i = 0; i < all->len; i++) {
-        ShimDma *d = g_ptr_array_index(all, i);
-        if (bytes) {
-            *bytes += d->size;
-        }
-        dma_destroy(s, c, d);
-    }
-}
-
 /* Attaches every device of @g to the container's domains (creating a unit's domain on first use). */
 static int container_attach_group(VfioShim *s, ShimContainer *c, ShimGroup *g)
 {
@@ -484,24 +502,19 @@ static int container_attach_group(VfioShim *s, ShimContainer *c, ShimGroup *g)
         if (!u) {
             continue;    /* no unit covers it: its DMA is untranslated, as without an IOMMU */
         }
-        if (!c->doms[u->index]) {
-            c->doms[u->index] = vtd_drv_domain_new(u->drv, VTD_DOM_SECOND_STAGE, 0, &err);
-            if (!c->doms[u->index]) {
+        VtdDom *dom = shim_ioas_dom(&c->ioas, u);
+        if (!dom) {
+            dom = vtd_drv_domain_new(u->drv, VTD_DOM_SECOND_STAGE, 0, &err);
+            if (!dom) {
                 g_printerr("vtdsim-vfio: no domain for group %d: %s\n", g->id, err->message);
                 return -ENOSPC;
             }
-            /* replay the existing mappings into the new domain, as type1 does on a new domain */
-            g_autoptr(GPtrArray) all = g_ptr_array_new();
-            g_tree_foreach(c->dmas, collect_dma, all);
-            for (guint k = 0; k < all->len; k++) {
-                ShimDma *d = g_ptr_array_index(all, k);
-                if (!vtd_drv_map(u->drv, c->doms[u->index], d->iova, d->hpa, d->size, d->prot, 0, &err)) {
-                    g_printerr("vtdsim-vfio: replaying a mapping: %s\n", err->message);
-                    return -ENOMEM;
-                }
+            int r = shim_ioas_add_dom(s, &c->ioas, u, dom);
+            if (r < 0) {
+                return r;
             }
         }
-        if (!vtd_drv_attach(u->drv, c->doms[u->index], pcie_fn_rid(fn), -1, &err)) {
+        if (!vtd_drv_attach(u->drv, dom, pcie_fn_rid(fn), -1, &err)) {
             g_printerr("vtdsim-vfio: attach of group %d: %s\n", g->id, err->message);
             return -EINVAL;
         }
@@ -511,6 +524,10 @@ static int container_attach_group(VfioShim *s, ShimContainer *c, ShimGroup *g)
 
 void shim_group_unset(VfioShim *s, ShimGroup *g)
 {
+    if (g->ictx) {
+        shim_iommufd_group_unset(s, g);
+        return;
+    }
     ShimContainer *c = g->container;
     g_autoptr(GError) err = NULL;
     if (c->type) {
@@ -527,7 +544,7 @@ void shim_group_unset(VfioShim *s, ShimGroup *g)
     g->container = NULL;
     if (!c->groups->len) {
         /* the last group left: the backend is released with all its mappings */
-        container_unmap_all(s, c, NULL);
+        shim_ioas_unmap_all(s, &c->ioas);
         c->type = 0;
     }
     shim_container_unref(s, c);
@@ -539,49 +556,14 @@ void shim_container_unref(VfioShim *s, ShimContainer *c)
         return;
     }
     g_assert(!c->groups->len);
-    container_unmap_all(s, c, NULL);
-    g_tree_destroy(c->dmas);
+    shim_ioas_fini(s, &c->ioas);
     g_ptr_array_unref(c->groups);
-    g_free(c->doms);
     g_free(c);
 }
 
-/* The largest IOVA the container's units can translate (2^MGAW - 1). */
-static uint64_t container_iova_top(VfioShim *s)
-{
-    unsigned mgaw = 64;
-    for (guint i = 0; i < s->units->len; i++) {
-        ShimUnit *u = g_ptr_array_index(s->units, i);
-        unsigned w = (unsigned)((vtd_drv_cap(u->drv) >> 16) & 0x3f) + 1;   /* CAP.MGAW 21:16 */
-        mgaw = MIN(mgaw, w);
-    }
-    return mgaw >= 64 ? UINT64_MAX : (1ull << mgaw) - 1;
-}
-
-static uint64_t container_pgsizes(VfioShim *s)
-{
-    uint64_t sizes = 0x1000;
-    unsigned sllps = 3;
-    for (guint i = 0; i < s->units->len; i++) {
-        ShimUnit *u = g_ptr_array_index(s->units, i);
-        sllps &= (unsigned)((vtd_drv_cap(u->drv) >> 34) & 0xf);            /* CAP.SLLPS 37:34 */
-    }
-    if (sllps & 1) {
-        sizes |= 1ull << 21;
-    }
-    if (sllps & 2) {
-        sizes |= 1ull << 30;
-    }
-    return sizes;
-}
-
-/* The interrupt window is never DMA-mappable (VT-d treats it as interrupt requests). */
-#define SHIM_MSI_LO 0xfee00000ull
-#define SHIM_MSI_HI 0xfeefffffull
-
 static bool iova_allowed(VfioShim *s, uint64_t iova, uint64_t last)
 {
-    if (last > container_iova_top(s)) {
+    if (last > shim_iova_top(s)) {
         return false;
     }
     return last < SHIM_MSI_LO || iova > SHIM_MSI_HI;
@@ -633,7 +615,7 @@ void shim_cap_add(GByteArray *caps, size_t fixed_size, uint16_t id, uint16_t ver
     }
 }
 
-static long container_get_info(VfioShim *s, ShimContainer *c, void *user)
+long shim_type1_info(VfioShim *s, void *user, uint32_t dma_avail, const GArray *ranges)
 {
     VfioAbiType1Info info;
     const size_t minsz = VFIO_ABI_MINSZ(VfioAbiType1Info, iova_pgsizes);
@@ -642,9 +624,8 @@ static long container_get_info(VfioShim *s, ShimContainer *c, void *user)
     if (info.argsz < minsz) {
         return -EINVAL;
     }
-    (void)c;
     info.flags = VFIO_ABI_IOMMU_INFO_PGSIZES;
-    info.iova_pgsizes = container_pgsizes(s);
+    info.iova_pgsizes = shim_pgsizes(s);
     uint32_t argsz = info.argsz;
     if (argsz < sizeof info) {
         /* an old client without cap_offset: no chain */
@@ -660,140 +641,109 @@ static long container_get_info(VfioShim *s, ShimContainer *c, void *user)
         uint64_t max_dirty_bitmap_size;
     } mig = { 0, 0, 0x1000, 256ull << 20 };
     shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_MIGRATION, 1, &mig, sizeof mig);
-    uint32_t avail[2] = { SHIM_DMA_ENTRY_LIMIT - c->dma_count, 0 };
+    uint32_t avail[2] = { dma_avail, 0 };
     shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_DMA_AVAIL, 1, avail, 4);
-    uint64_t top = container_iova_top(s);
-    struct {
-        uint32_t nr;
-        uint32_t reserved;
-        uint64_t r[4];
-    } ranges = { 2, 0, { 0, SHIM_MSI_LO - 1, SHIM_MSI_HI + 1, top } };
-    shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_IOVA_RANGE, 1, &ranges, sizeof ranges);
+    /* {u32 nr_iovas, reserved; {u64 start, end}[]} */
+    g_autoptr(GByteArray) body = g_byte_array_new();
+    uint32_t hdr[2] = { ranges->len, 0 };
+    g_byte_array_append(body, (const guint8 *)hdr, sizeof hdr);
+    g_byte_array_append(body, (const guint8 *)ranges->data, ranges->len * (guint)sizeof(uint64_t) * 2);
+    shim_cap_add(caps, sizeof info, VFIO_ABI_IOMMU_CAP_IOVA_RANGE, 1, body->data, body->len);
     return shim_info_reply(user, argsz, &info, sizeof info, &info.flags, VFIO_ABI_IOMMU_INFO_CAPS,
                            &info.cap_offset, caps);
 }
 
-/* The first mapping that overlaps [iova, last], or NULL. */
-typedef struct OverlapSearch {
-    uint64_t iova, last;
-    ShimDma *found;
-} OverlapSearch;
-
-static gboolean find_overlap(gpointer key, gpointer value, gpointer data)
+static long container_get_info(VfioShim *s, ShimContainer *c, void *user)
 {
-    (void)key;
-    OverlapSearch *o = data;
-    ShimDma *d = value;
-    if (d->iova > o->last) {
-        return TRUE;
-    }
-    if (d->iova + d->size - 1 >= o->iova) {
-        o->found = d;
-        return TRUE;
-    }
-    return FALSE;
+    uint64_t top = shim_iova_top(s);
+    uint64_t r[4] = { 0, SHIM_MSI_LO - 1, SHIM_MSI_HI + 1, top };
+    g_autoptr(GArray) ranges = g_array_new(FALSE, FALSE, 2 * sizeof(uint64_t));
+    g_array_append_vals(ranges, r, 2);
+    return shim_type1_info(s, user, SHIM_DMA_ENTRY_LIMIT - c->ioas.dma_count, ranges);
 }
 
-static ShimDma *dma_overlap(ShimContainer *c, uint64_t iova, uint64_t last)
+long shim_type1_map_args(const void *user, uint32_t known, VfioAbiDmaMap *m, unsigned *vprot)
 {
-    OverlapSearch o = { iova, last, NULL };
-    g_tree_foreach(c->dmas, find_overlap, &o);
-    return o.found;
-}
-
-static bool range_mapped(const void *vaddr, uint64_t size)
-{
-    /* mincore fails with ENOMEM when any page of the range is not mapped */
-    uint64_t pages = (size + 4095) / 4096;
-    unsigned char vec[256];
-    for (uint64_t done = 0; done < pages;) {
-        uint64_t n = MIN(pages - done, (uint64_t)sizeof vec);
-        if (mincore((void *)((uintptr_t)vaddr + done * 4096), n * 4096, vec) < 0) {
-            return false;
-        }
-        done += n;
-    }
-    return true;
-}
-
-static long container_map(VfioShim *s, ShimContainer *c, void *user)
-{
-    VfioAbiDmaMap m;
     const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaMap, size);
-    memcpy(&m, user, minsz);
-    if (m.argsz < minsz) {
+    memcpy(m, user, minsz);
+    if (m->argsz < minsz || (m->flags & ~known) || !m->size) {
         return -EINVAL;
     }
-    const uint32_t known = VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE | VFIO_ABI_DMA_MAP_VADDR;
-    if (m.flags & ~known) {
-        return -EINVAL;
-    }
-    if (!m.size) {
-        return -EINVAL;
-    }
-    if (m.iova + m.size - 1 < m.iova || m.vaddr + m.size - 1 < m.vaddr) {
+    if (m->iova + m->size - 1 < m->iova || m->vaddr + m->size - 1 < m->vaddr) {
         return -EOVERFLOW;
     }
-    unsigned prot = m.flags & (VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE);
-    if (m.flags & VFIO_ABI_DMA_MAP_VADDR) {
+    unsigned prot = m->flags & (VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE);
+    if (m->flags & VFIO_ABI_DMA_MAP_VADDR) {
         g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: VFIO_DMA_MAP_FLAG_VADDR is not supported\n");
         return prot ? -EINVAL : -ENOENT;
     }
     if (!prot) {
         return -EINVAL;
     }
+    *vprot = (prot & VFIO_ABI_DMA_MAP_READ ? VTD_PROT_READ : 0) | (prot & VFIO_ABI_DMA_MAP_WRITE ? VTD_PROT_WRITE : 0);
+    return 0;
+}
+
+long shim_type1_unmap_args(const void *user, uint32_t known, VfioAbiDmaUnmap *u)
+{
+    const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaUnmap, size);
+    memcpy(u, user, minsz);
+    if (u->argsz < minsz || (u->flags & ~known)) {
+        return -EINVAL;
+    }
+    if ((u->flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) &&
+        (u->flags & (VFIO_ABI_DMA_UNMAP_ALL | VFIO_ABI_DMA_UNMAP_VADDR))) {
+        return -EINVAL;
+    }
+    if (u->flags & VFIO_ABI_DMA_UNMAP_VADDR) {
+        g_printerr("vtdsim-vfio: VFIO_IOMMU_UNMAP_DMA: VFIO_DMA_UNMAP_FLAG_VADDR is not supported\n");
+        return -EINVAL;
+    }
+    if (u->flags & VFIO_ABI_DMA_UNMAP_ALL) {
+        return u->iova || u->size ? -EINVAL : 0;
+    }
+    if (!u->size || ((u->iova | u->size) & 0xfff)) {
+        return -EINVAL;
+    }
+    return u->iova + u->size - 1 < u->iova ? -EOVERFLOW : 0;
+}
+
+long shim_type1_check_extension(unsigned long ext)
+{
+    switch (ext) {
+    case VFIO_ABI_TYPE1_IOMMU:
+    case VFIO_ABI_TYPE1v2_IOMMU:
+    case VFIO_ABI_UNMAP_ALL:
+        return 1;
+    case VFIO_ABI_DMA_CC_IOMMU:
+        return 1;    /* VT-d snoops DMA (ECAP.C is not needed for it to be coherent here) */
+    default:
+        return 0;    /* UPDATE_VADDR among them: not served */
+    }
+}
+
+static long container_map(VfioShim *s, ShimContainer *c, void *user)
+{
+    VfioAbiDmaMap m;
+    unsigned vprot;
+    const uint32_t known = VFIO_ABI_DMA_MAP_READ | VFIO_ABI_DMA_MAP_WRITE | VFIO_ABI_DMA_MAP_VADDR;
+    long r = shim_type1_map_args(user, known, &m, &vprot);
+    if (r < 0) {
+        return r;
+    }
     if ((m.size | m.iova | m.vaddr) & 0xfff) {
         return -EINVAL;
     }
-    if (dma_overlap(c, m.iova, m.iova + m.size - 1)) {
+    if (shim_ioas_overlap(&c->ioas, m.iova, m.iova + m.size - 1)) {
         return -EEXIST;
     }
-    if (c->dma_count >= SHIM_DMA_ENTRY_LIMIT) {
+    if (c->ioas.dma_count >= SHIM_DMA_ENTRY_LIMIT) {
         return -ENOSPC;
     }
     if (!iova_allowed(s, m.iova, m.iova + m.size - 1)) {
         return -EINVAL;
     }
-    if (!range_mapped((void *)(uintptr_t)m.vaddr, m.size)) {
-        return -EFAULT;
-    }
-    /* HPA keeps the IOVA's offset within 1 GiB so superpages stay possible */
-    const uint64_t gig = 1ull << 30;
-    uint64_t hpa = ((s->hpa_next + gig - 1) & ~(gig - 1)) + (m.iova & (gig - 1));
-    if (hpa < s->hpa_next) {
-        hpa += gig;
-    }
-    if (hpa + m.size > SHIM_HPA_END) {
-        g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: simulated host address window exhausted\n");
-        return -ENOMEM;
-    }
-    ShimDma *d = g_new0(ShimDma, 1);
-    d->iova = m.iova;
-    d->size = m.size;
-    d->vaddr = m.vaddr;
-    d->hpa = hpa;
-    d->prot = (prot & VFIO_ABI_DMA_MAP_READ ? VTD_PROT_READ : 0) |
-              (prot & VFIO_ABI_DMA_MAP_WRITE ? VTD_PROT_WRITE : 0);
-    g_autoptr(GError) err = NULL;
-    for (guint i = 0; i < s->units->len; i++) {
-        ShimUnit *u = g_ptr_array_index(s->units, i);
-        if (c->doms[i] && !vtd_drv_map(u->drv, c->doms[i], d->iova, d->hpa, d->size, d->prot, 0, &err)) {
-            g_printerr("vtdsim-vfio: VFIO_IOMMU_MAP_DMA: %s\n", err->message);
-            for (guint k = 0; k < i; k++) {
-                ShimUnit *uk = g_ptr_array_index(s->units, k);
-                if (c->doms[k]) {
-                    vtd_drv_unmap(uk->drv, c->doms[k], d->iova, d->size, NULL);
-                }
-            }
-            g_free(d);
-            return -ENOMEM;
-        }
-    }
-    s->hpa_next = hpa + m.size;
-    d->region = addr_space_add_host(s->p->mem, "vfio-dma", d->hpa, d->size, (void *)(uintptr_t)d->vaddr, 50);
-    g_tree_insert(c->dmas, &d->iova, d);
-    c->dma_count++;
-    return 0;
+    return shim_ioas_map(s, &c->ioas, m.iova, m.vaddr, m.size, vprot, "VFIO_IOMMU_MAP_DMA");
 }
 
 /* Sets the bits of the pages of [iova, iova+size) in a user bitmap that starts at @base. */
@@ -805,42 +755,34 @@ static void bitmap_set_range(uint64_t *bm, uint64_t base, uint64_t pgsize, uint6
     }
 }
 
+typedef struct DirtyOut {
+    const VfioAbiBitmap *bm;
+    uint64_t iova, last;
+} DirtyOut;
+
+/* Every mapped page of a physical device counts as dirty, as type1 reports it. */
+static void dirty_out(const ShimDma *d, void *opaque)
+{
+    const DirtyOut *o = opaque;
+    if (d->iova >= o->iova && d->iova + d->size - 1 <= o->last) {
+        bitmap_set_range((uint64_t *)(uintptr_t)o->bm->data, o->iova, o->bm->pgsize, d->iova, d->size);
+    }
+}
+
 static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
 {
     VfioAbiDmaUnmap u;
     const size_t minsz = VFIO_ABI_MINSZ(VfioAbiDmaUnmap, size);
-    memcpy(&u, user, minsz);
-    if (u.argsz < minsz) {
-        return -EINVAL;
-    }
     const uint32_t known = VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP | VFIO_ABI_DMA_UNMAP_ALL |
                            VFIO_ABI_DMA_UNMAP_VADDR;
-    if (u.flags & ~known) {
-        return -EINVAL;
+    long r = shim_type1_unmap_args(user, known, &u);
+    if (r < 0) {
+        return r;
     }
-    if ((u.flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) &&
-        (u.flags & (VFIO_ABI_DMA_UNMAP_ALL | VFIO_ABI_DMA_UNMAP_VADDR))) {
-        return -EINVAL;
-    }
-    if (u.flags & VFIO_ABI_DMA_UNMAP_VADDR) {
-        g_printerr("vtdsim-vfio: VFIO_IOMMU_UNMAP_DMA: VFIO_DMA_UNMAP_FLAG_VADDR is not supported\n");
-        return -EINVAL;
-    }
-    uint64_t unmapped = 0;
     if (u.flags & VFIO_ABI_DMA_UNMAP_ALL) {
-        if (u.iova || u.size) {
-            return -EINVAL;
-        }
-        container_unmap_all(s, c, &unmapped);
-        u.size = unmapped;
+        u.size = shim_ioas_unmap_all(s, &c->ioas);
         memcpy(user, &u, minsz);
         return 0;
-    }
-    if (!u.size || ((u.iova | u.size) & 0xfff)) {
-        return -EINVAL;
-    }
-    if (u.iova + u.size - 1 < u.iova) {
-        return -EOVERFLOW;
     }
     VfioAbiBitmap bm = { 0 };
     if (u.flags & VFIO_ABI_DMA_UNMAP_GET_DIRTY_BITMAP) {
@@ -852,42 +794,13 @@ static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
             return -EINVAL;
         }
     }
-    uint64_t last = u.iova + u.size - 1;
-    g_autoptr(GPtrArray) victims = g_ptr_array_new();
-    /* collect the mappings touched, checking the covering rules of the backend's version */
-    for (;;) {
-        OverlapSearch o = { u.iova, last, NULL };
-        /* walk all overlaps in order */
-        g_autoptr(GPtrArray) all = g_ptr_array_new();
-        g_tree_foreach(c->dmas, collect_dma, all);
-        for (guint i = 0; i < all->len; i++) {
-            ShimDma *d = g_ptr_array_index(all, i);
-            uint64_t dlast = d->iova + d->size - 1;
-            if (dlast < o.iova || d->iova > o.last) {
-                continue;
-            }
-            if (c->type == VFIO_ABI_TYPE1v2_IOMMU) {
-                if (d->iova < u.iova || dlast > last) {
-                    return -EINVAL;    /* v2: may not bisect a mapping */
-                }
-                g_ptr_array_add(victims, d);
-            } else if (d->iova >= u.iova) {
-                /* v1: a range covering a mapping's first IOVA removes the whole mapping */
-                g_ptr_array_add(victims, d);
-            }
-        }
-        break;
+    DirtyOut out = { &bm, u.iova, u.iova + u.size - 1 };
+    r = shim_ioas_unmap_range(s, &c->ioas, u.iova, u.iova + u.size - 1,
+                                  c->type == VFIO_ABI_TYPE1v2_IOMMU ? -EINVAL : 0,   /* v2 may not bisect */
+                                  bm.data ? dirty_out : NULL, &out, &u.size);
+    if (r < 0) {
+        return r;
     }
-    for (guint i = 0; i < victims->len; i++) {
-        ShimDma *d = g_ptr_array_index(victims, i);
-        unmapped += d->size;
-        if (bm.data && d->iova >= u.iova && d->iova + d->size - 1 <= last) {
-            /* every mapped page of a physical device counts as dirty, as type1 reports it */
-            bitmap_set_range((uint64_t *)(uintptr_t)bm.data, u.iova, bm.pgsize, d->iova, d->size);
-        }
-        dma_destroy(s, c, d);
-    }
-    u.size = unmapped;
     memcpy(user, &u, minsz);
     return 0;
 }
@@ -927,8 +840,7 @@ static long container_dirty(VfioShim *s, ShimContainer *c, void *user)
     }
     uint64_t last = g.iova + g.size - 1;
     memset((void *)(uintptr_t)g.bitmap.data, 0, ((g.size / 0x1000) + 63) / 64 * 8);
-    g_autoptr(GPtrArray) all_d = g_ptr_array_new();
-    g_tree_foreach(c->dmas, collect_dma, all_d);
+    g_autoptr(GPtrArray) all_d = shim_ioas_list(&c->ioas);
     for (guint i = 0; i < all_d->len; i++) {
         ShimDma *m = g_ptr_array_index(all_d, i);
         uint64_t lo = MAX(m->iova, g.iova), hi = MIN(m->iova + m->size - 1, last);
@@ -946,16 +858,7 @@ static long container_ioctl(VfioShim *s, ShimContainer *c, unsigned long req, un
     case VFIO_ABI_GET_API_VERSION:
         return 0;
     case VFIO_ABI_CHECK_EXTENSION:
-        switch (arg) {
-        case VFIO_ABI_TYPE1_IOMMU:
-        case VFIO_ABI_TYPE1v2_IOMMU:
-        case VFIO_ABI_UNMAP_ALL:
-            return 1;
-        case VFIO_ABI_DMA_CC_IOMMU:
-            return 1;    /* VT-d snoops DMA (ECAP.C is not needed for it to be coherent here) */
-        default:
-            return 0;
-        }
+        return shim_type1_check_extension(arg);
     case VFIO_ABI_SET_IOMMU: {
         if (!c->groups->len || c->type) {
             return -EINVAL;
@@ -1005,19 +908,22 @@ static long group_ioctl(VfioShim *s, ShimGroup *g, unsigned long req, unsigned l
         if (st.argsz < sizeof st) {
             return -EINVAL;
         }
-        st.flags = VFIO_ABI_GROUP_VIABLE | (g->container ? VFIO_ABI_GROUP_CONTAINER_SET : 0);
+        st.flags = VFIO_ABI_GROUP_VIABLE | (g->container || g->ictx ? VFIO_ABI_GROUP_CONTAINER_SET : 0);
         memcpy(user, &st, sizeof st);
         return 0;
     }
     case VFIO_ABI_GROUP_SET_CONTAINER: {
         int cfd;
         memcpy(&cfd, user, sizeof cfd);
-        if (g->container) {
+        if (g->container || g->ictx) {
             return -EINVAL;
         }
         ShimFd *f = shim_fd(s, cfd);
         if (!f) {
             return -EBADF;
+        }
+        if (f->kind == SHIM_FD_IOMMUFD) {
+            return shim_iommufd_group_set(s, f->obj, g);    /* iommufd VFIO compat */
         }
         if (f->kind != SHIM_FD_CONTAINER) {
             return -EINVAL;
@@ -1035,7 +941,7 @@ static long group_ioctl(VfioShim *s, ShimGroup *g, unsigned long req, unsigned l
         return 0;
     }
     case VFIO_ABI_GROUP_UNSET_CONTAINER:
-        if (!g->container) {
+        if (!g->container && !g->ictx) {
             return -EINVAL;
         }
         if (g->open_devices) {
@@ -1066,7 +972,13 @@ long vfio_shim_ioctl(VfioShim *s, int fd, unsigned long req, unsigned long arg)
             r = group_ioctl(s, f->obj, req, arg);
             break;
         case SHIM_FD_DEVICE:
-            r = shim_device_ioctl(s, f->obj, req, arg);
+            r = shim_device_ioctl(s, f->obj, NULL, req, arg);
+            break;
+        case SHIM_FD_IOMMUFD:
+            r = shim_iommufd_ioctl(s, f->obj, req, arg);
+            break;
+        case SHIM_FD_CDEV:
+            r = shim_cdev_ioctl(s, f->obj, req, arg);
             break;
         default:
             r = -ENOTTY;

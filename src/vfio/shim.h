@@ -24,9 +24,16 @@
  * threads, and the MMIO trap handler and the background thread that lets
  * simulated time run while the client waits share the state.
  *
- * Not served (yet): the iommufd interface (/dev/iommu, the cdev device
- * path, BIND_IOMMUFD, IOAS/HWPT) and VFIO_UPDATE_VADDR; requests for them
- * fail with ENOTTY (or ENODEV on open) and a message.
+ * The iommufd interface is served by the same core (shim_iommufd.c):
+ * /dev/iommu with IOAS and HWPT objects (nested VT-d stage-1 HWPTs when
+ * the unit runs in scalable mode), the cdev device path
+ * /dev/vfio/devices/vfioK (BIND_IOMMUFD, ATTACH/DETACH_IOMMUFD_PT), and a
+ * /dev/iommu fd used as a VFIO container (iommufd's VFIO compat).
+ *
+ * Not served: VFIO_UPDATE_VADDR, iommufd dirty tracking on units without
+ * scalable mode and ECAP.SSADS, fault queues, PASID attachment and vIOMMU
+ * objects; requests for them fail with the
+ * kernel's "not supported" errno (EOPNOTSUPP/ENOTTY/EINVAL) and a message.
  */
 #ifndef VTDSIM_VFIO_SHIM_H
 #define VTDSIM_VFIO_SHIM_H
@@ -45,11 +52,11 @@ typedef enum VfioPathKind {
     VFIO_PATH_NONE = 0,     /* not ours */
     VFIO_PATH_CONTAINER,    /* /dev/vfio/vfio */
     VFIO_PATH_GROUP,        /* /dev/vfio/N */
-    VFIO_PATH_CDEV,         /* /dev/vfio/devices/vfioK (not served) */
-    VFIO_PATH_IOMMUFD,      /* /dev/iommu (not served) */
+    VFIO_PATH_CDEV,         /* /dev/vfio/devices/vfioK */
+    VFIO_PATH_IOMMUFD,      /* /dev/iommu */
 } VfioPathKind;
 
-/** Classifies @path (no file-system access); *@num gets N for groups. */
+/** Classifies @path (no file-system access); *@num gets N for groups, K for cdevs. */
 VfioPathKind vfio_shim_path_kind(const char *path, int *num);
 
 /**
@@ -70,8 +77,8 @@ void vfio_shim_unlock(VfioShim *s);
 /**
  * vfio_shim_open:
  * Binds the already-open kernel fd @fd to the object @path names.
- * Returns 0, or -errno (-ENOENT no such group, -EBUSY group already open,
- * -ENODEV for interfaces not served); @fd stays the caller's to close then.
+ * Returns 0, or -errno (-ENOENT no such group or cdev, -EBUSY group
+ * already open); @fd stays the caller's to close then.
  */
 int vfio_shim_open(VfioShim *s, const char *path, int fd);
 

@@ -86,6 +86,7 @@ struct ShimDevice {
     int intx_fd, intx_unmask_fd, err_fd, req_fd;
     bool intx_masked;
     GPtrArray *traps;          /* ShimTrap * */
+    ShimIdev *idev;            /* bound to an iommufd (cdev BIND, or a group in iommufd compat) */
 };
 
 typedef struct ShimTrap {
@@ -267,20 +268,16 @@ static bool parse_uuid(const char *t, uint8_t out[16])
  * set (by the PF's user with DEVICE_FEATURE, or by the first open naming
  * one), every VF open must present the same token (EACCES otherwise).
  */
-static int check_vf_token(VfioShim *s, PcieFn *fn, const char *token)
+static int check_vf_token(VfioShim *s, PcieFn *fn, const uint8_t *uuid)
 {
-    uint8_t uuid[16];
-    bool have = token != NULL;
-    if (have && !parse_uuid(token, uuid)) {
-        return -EINVAL;
-    }
+    bool have = uuid != NULL;
     if (pcie_fn_is_vf(fn)) {
         const uint8_t *pf_token = g_hash_table_lookup(s->vf_tokens, pcie_fn_pf(fn));
         if (!pf_token && !have) {
             return 0;
         }
         if (!pf_token || !have || memcmp(pf_token, uuid, 16)) {
-            g_printerr("vtdsim-vfio: VFIO_GROUP_GET_DEVICE_FD: %s VF token for a VF of %s\n",
+            g_printerr("vtdsim-vfio: device open: %s VF token for a VF of %s\n",
                        have ? "incorrect" : "missing", pcie_fn_name(pcie_fn_pf(fn)));
             return -EACCES;
         }
@@ -295,6 +292,39 @@ static int check_vf_token(VfioShim *s, PcieFn *fn, const char *token)
     return 0;
 }
 
+ShimDevice *shim_device_open(VfioShim *s, PcieFn *fn, const uint8_t *token, int *err)
+{
+    *err = check_vf_token(s, fn, token);
+    if (*err < 0) {
+        return NULL;
+    }
+    assign_missing_groups(s);    /* a VF enabled since the groups were computed (cdev opens) */
+    ShimGroup *g = shim_group_get(s, pcie_fn_group(fn));
+    if (!g) {
+        *err = -ENODEV;
+        return NULL;
+    }
+    ShimDevice *d = device_get(s, fn, g);
+    d->refs++;
+    g->open_devices++;
+    return d;
+}
+
+PcieFn *shim_device_fn(ShimDevice *d)
+{
+    return d->fn;
+}
+
+ShimIdev *shim_device_idev(ShimDevice *d)
+{
+    return d->idev;
+}
+
+void shim_device_set_idev(ShimDevice *d, ShimIdev *idev)
+{
+    d->idev = idev;
+}
+
 long shim_group_get_device_fd(VfioShim *s, ShimGroup *g, const char *name)
 {
     g_auto(GStrv) parts = g_strsplit(name, " ", 2);
@@ -305,27 +335,36 @@ long shim_group_get_device_fd(VfioShim *s, ShimGroup *g, const char *name)
     if (!fn || !g_ptr_array_find(g->fns, fn, NULL)) {
         return -ENODEV;
     }
-    if (!g->container || !g->container->type) {
+    /* a container with an IOMMU set, or an iommufd (compat: no SET_IOMMU needed) */
+    if (!g->ictx && (!g->container || !g->container->type)) {
         return -EINVAL;
     }
-    const char *token = NULL;
+    uint8_t uuid[16];
+    bool have_token = false;
     if (parts[1]) {
-        if (!g_str_has_prefix(parts[1], "vf_token=")) {
+        if (!g_str_has_prefix(parts[1], "vf_token=") || !parse_uuid(parts[1] + strlen("vf_token="), uuid)) {
             return -EINVAL;
         }
-        token = parts[1] + strlen("vf_token=");
+        have_token = true;
     }
-    int r = check_vf_token(s, fn, token);
-    if (r < 0) {
+    int r;
+    ShimDevice *d = shim_device_open(s, fn, have_token ? uuid : NULL, &r);
+    if (!d) {
         return r;
+    }
+    if (g->ictx && !d->idev) {
+        r = shim_iommufd_compat_open(s, g->ictx, d);
+        if (r < 0) {
+            shim_device_unref(s, d);
+            return r;
+        }
     }
     int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        return -errno;
+        r = -errno;
+        shim_device_unref(s, d);
+        return r;
     }
-    ShimDevice *d = device_get(s, fn, g);
-    d->refs++;
-    g->open_devices++;
     shim_fd_bind(s, fd, SHIM_FD_DEVICE, d);
     return fd;
 }
@@ -345,8 +384,12 @@ void shim_device_unref(VfioShim *s, ShimDevice *d)
     if (--d->refs > 0) {
         return;
     }
-    /* last close: vfio-pci disables interrupts and resets the function */
+    /* last close: vfio-pci disables interrupts and resets the function; iommufd unbinds */
     irq_disable(d);
+    if (d->idev) {
+        shim_iommufd_unbind(s, d->idev);
+        d->idev = NULL;
+    }
     for (int *fdp = &d->intx_unmask_fd; fdp <= &d->req_fd; fdp++) {
         if (*fdp >= 0) {
             close(*fdp);
@@ -362,7 +405,7 @@ void shim_device_unref(VfioShim *s, ShimDevice *d)
     g_hash_table_remove(s->devices, d->fn);
     ShimGroup *g = d->group;
     g_free(d);
-    if (!g->opened && !g->open_devices && g->container) {
+    if (!g->opened && !g->open_devices && (g->container || g->ictx)) {
         shim_group_unset(s, g);
     }
 }
@@ -530,7 +573,35 @@ static void trap_free(ShimTrap *t)
 static ShimDevice *device_of_fd(VfioShim *s, int fd)
 {
     ShimFd *f = shim_fd(s, fd);
+    if (f && f->kind == SHIM_FD_CDEV) {
+        return ((ShimCdev *)f->obj)->dev;    /* NULL before BIND_IOMMUFD */
+    }
     return f && f->kind == SHIM_FD_DEVICE ? f->obj : NULL;
+}
+
+/* The errno for an fd with no device behind it: a cdev fd before BIND_IOMMUFD is EINVAL, as in the kernel. */
+static int no_device(VfioShim *s, int fd)
+{
+    ShimFd *f = shim_fd(s, fd);
+    return f && f->kind == SHIM_FD_CDEV ? EINVAL : EBADF;
+}
+
+bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s->devices);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ShimDevice *d = v;
+        for (guint i = 0; i < d->traps->len; i++) {
+            ShimTrap *t = g_ptr_array_index(d->traps, i);
+            uint64_t a = (uintptr_t)t->addr;
+            if (va < a + t->len && a < va + len) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static ssize_t region_rw(VfioShim *s, int fd, uint8_t *buf, size_t len, uint64_t offset, bool write)
@@ -541,7 +612,7 @@ static ssize_t region_rw(VfioShim *s, int fd, uint8_t *buf, size_t len, uint64_t
     unsigned index = (unsigned)(offset >> VFIO_ABI_PCI_OFFSET_SHIFT);
     uint64_t off = offset & ((1ull << VFIO_ABI_PCI_OFFSET_SHIFT) - 1);
     if (!d) {
-        ret = -EBADF;
+        ret = -no_device(s, fd);
     } else if (index == VFIO_ABI_PCI_CONFIG) {
         unsigned size_cfg = cfg_is_pcie(d) ? PCIE_CONFIG_SIZE : 256;
         if (off >= size_cfg || len > size_cfg - off) {
@@ -615,7 +686,7 @@ void *vfio_shim_mmap(VfioShim *s, void *addr, size_t len, int prot, int flags, i
     uint64_t off = offset & ((1ull << VFIO_ABI_PCI_OFFSET_SHIFT) - 1);
     *err = EINVAL;
     if (!d) {
-        *err = EBADF;
+        *err = no_device(s, fd);
     } else if (!(flags & MAP_SHARED) || index >= 6 || !d->bar_size[index] || d->bar_io[index] ||
                d->bar_hi[index] || (off & (SHIM_PAGE - 1)) || !len) {
         /* private mappings, non-BAR and I/O regions are refused, as vfio-pci does */
@@ -1291,7 +1362,7 @@ static long get_irq_info(ShimDevice *d, void *user)
     return 0;
 }
 
-static long hot_reset_info(VfioShim *s, ShimDevice *d, void *user)
+static long hot_reset_info(VfioShim *s, ShimDevice *d, ShimIommufd *ictx, void *user)
 {
     VfioAbiHotResetInfo h;
     memcpy(&h, user, sizeof h);
@@ -1312,7 +1383,7 @@ static long hot_reset_info(VfioShim *s, ShimDevice *d, void *user)
         }
     }
     uint32_t need = (uint32_t)(sizeof h + n * sizeof(VfioAbiHotResetDev));
-    h.flags = 0;
+    h.flags = ictx ? VFIO_ABI_HOT_RESET_DEV_ID | VFIO_ABI_HOT_RESET_DEV_ID_OWNED : 0;
     h.count = n;
     if (h.argsz < need) {
         memcpy(user, &h, sizeof h);
@@ -1327,14 +1398,20 @@ static long hot_reset_info(VfioShim *s, ShimDevice *d, void *user)
         }
         uint16_t rid = pcie_fn_rid(f);
         VfioAbiHotResetDev e = { (uint32_t)pcie_fn_group(f), 0, PCIE_BUS(rid), (uint8_t)(rid & 0xff) };
+        if (ictx) {
+            /* the cdev path names devices by devid, and says whether the caller owns them all */
+            e.group_id = shim_iommufd_devid_of(s, ictx, f);
+            if (e.group_id == VFIO_ABI_DEVID_NOT_OWNED) {
+                h.flags &= ~(uint32_t)VFIO_ABI_HOT_RESET_DEV_ID_OWNED;
+            }
+        }
         memcpy(&out[k++], &e, sizeof e);
     }
-    (void)s;
     memcpy(user, &h, sizeof h);
     return 0;
 }
 
-static long hot_reset(VfioShim *s, ShimDevice *d, void *user)
+static long hot_reset(VfioShim *s, ShimDevice *d, ShimIommufd *ictx, void *user)
 {
     VfioAbiHotReset h;
     memcpy(&h, user, sizeof h);
@@ -1345,6 +1422,9 @@ static long hot_reset(VfioShim *s, ShimDevice *d, void *user)
     if (!parent) {
         return -ENODEV;
     }
+    if (ictx ? h.count != 0 : h.count == 0) {
+        return -EINVAL;    /* cdev users prove ownership through their iommufd, group users with group fds */
+    }
     const int32_t *gfds = (const int32_t *)((uint8_t *)user + sizeof h);
     g_autoptr(GPtrArray) kids = pcie_fn_children(parent);
     /* the caller must prove ownership of every affected group */
@@ -1353,7 +1433,7 @@ static long hot_reset(VfioShim *s, ShimDevice *d, void *user)
         if (pcie_fn_is_bridge(f)) {
             continue;
         }
-        bool owned = false;
+        bool owned = ictx && shim_iommufd_devid_of(s, ictx, f) != VFIO_ABI_DEVID_NOT_OWNED;
         for (unsigned k = 0; k < h.count && !owned; k++) {
             ShimFd *gf = shim_fd(s, gfds[k]);
             if (!gf || gf->kind != SHIM_FD_GROUP) {
@@ -1362,7 +1442,7 @@ static long hot_reset(VfioShim *s, ShimDevice *d, void *user)
             owned = ((ShimGroup *)gf->obj)->id == pcie_fn_group(f);
         }
         if (!owned) {
-            return -EINVAL;
+            return ictx ? -EPERM : -EINVAL;
         }
     }
     for (guint i = 0; i < kids->len; i++) {
@@ -1411,7 +1491,7 @@ static long feature(VfioShim *s, ShimDevice *d, void *user)
     return 0;
 }
 
-long shim_device_ioctl(VfioShim *s, ShimDevice *d, unsigned long req, unsigned long arg)
+long shim_device_ioctl(VfioShim *s, ShimDevice *d, ShimIommufd *ictx, unsigned long req, unsigned long arg)
 {
     void *user = (void *)arg;
     switch (req) {
@@ -1427,9 +1507,9 @@ long shim_device_ioctl(VfioShim *s, ShimDevice *d, unsigned long req, unsigned l
         device_reset(d);
         return 0;
     case VFIO_ABI_DEVICE_HOT_RESET_INFO:
-        return hot_reset_info(s, d, user);
+        return hot_reset_info(s, d, ictx, user);
     case VFIO_ABI_DEVICE_HOT_RESET:
-        return hot_reset(s, d, user);
+        return hot_reset(s, d, ictx, user);
     case VFIO_ABI_DEVICE_FEATURE:
         return feature(s, d, user);
     default:

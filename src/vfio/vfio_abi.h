@@ -11,8 +11,8 @@
  * a field.  All VFIO requests are _IO(';', 100 + n): the number carries no
  * size or direction, so the shim dispatches on the kind of fd first.
  *
- * Not here: the iommufd ABI (/dev/iommu, the cdev device path), which the
- * shim does not serve yet.
+ * The iommufd ABI (/dev/iommu, the cdev-only device ioctls) is in
+ * iommufd_abi.h.
  */
 #ifndef VTDSIM_VFIO_VFIO_ABI_H
 #define VTDSIM_VFIO_VFIO_ABI_H

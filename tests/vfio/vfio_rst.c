@@ -34,105 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int cond, const char *what)
-{
-    printf("%s %s\n", cond ? "ok  " : "FAIL", what);
-    if (!cond) {
-        failures++;
-    }
-}
-
-static void check_errno(int ret, int want, const char *what)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s -> %s (got %s)", what, strerror(want), ret < 0 ? strerror(errno) : "success");
-    check(ret < 0 && errno == want, buf);
-}
-
-/* IOAT v3 registers (BAR0) and descriptor, from the public register layout. */
-enum {
-    IOAT_CBVER = 0x08,
-    IOAT_INTRCTRL = 0x03,
-    IOAT_INTRCTRL_MSIX_VECTOR_CONTROL = 0x08,
-    IOAT_CH = 0x80,
-    IOAT_CHANCTRL = IOAT_CH + 0x00,
-    IOAT_CHANCMD = IOAT_CH + 0x04,
-    IOAT_DMACOUNT = IOAT_CH + 0x06,
-    IOAT_CHANSTS = IOAT_CH + 0x08,
-    IOAT_CHAINADDR = IOAT_CH + 0x10,
-    IOAT_CHANERR = IOAT_CH + 0x28,
-    IOAT_CHANCMD_RESET = 0x20,
-    IOAT_CHANCTRL_INT_REARM = 0x0001,
-    IOAT_CHANCTRL_ANY_ERR_ABORT_EN = 0x1000,
-    STS_DONE = 1,
-    STS_HALTED = 3,
-};
-
-typedef struct {
-    uint32_t size;
-    uint32_t ctl;     /* bit 0 int_en, bit 3 compl_write, 31:24 op (0 = copy) */
-    uint64_t src, dst, next;
-    uint64_t rsv[4];
-} IoatDesc;
-
-static volatile uint8_t *bar0;
-
-static uint8_t rd8(unsigned off) { return *(volatile uint8_t *)(bar0 + off); }
-static uint64_t rd64(unsigned off) { return *(volatile uint64_t *)(bar0 + off); }
-static void wr8(unsigned off, uint8_t v) { *(volatile uint8_t *)(bar0 + off) = v; }
-static void wr16(unsigned off, uint16_t v) { *(volatile uint16_t *)(bar0 + off) = v; }
-static void wr32(unsigned off, uint32_t v) { *(volatile uint32_t *)(bar0 + off) = v; }
-static void wr64(unsigned off, uint64_t v) { *(volatile uint64_t *)(bar0 + off) = v; }
-
-/* Busy-polls CHANSTS as the selftest driver does; returns the final state, or -1 after 5 s. */
-static int wait_state(void)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        unsigned st = (unsigned)(rd64(IOAT_CHANSTS) & 7);
-        if (st == STS_DONE || st == STS_HALTED) {
-            return (int)st;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (t.tv_sec - t0.tv_sec > 5) {
-            return -1;
-        }
-    }
-}
-
-static int channel_reset(void)
-{
-    wr32(IOAT_CHANERR, 0xffffffff);
-    wr8(IOAT_CHANCMD, IOAT_CHANCMD_RESET);
-    for (int i = 0; i < 1000000 && (rd8(IOAT_CHANCMD) & IOAT_CHANCMD_RESET); i++) {
-    }
-    return (int)(rd64(IOAT_CHANSTS) & 7);
-}
-
-/* One copy descriptor pointing at itself, executed once. */
-static int ioat_copy(IoatDesc *desc, uint64_t desc_iova, uint64_t src, uint64_t dst, uint32_t len, int irq)
-{
-    memset(desc, 0, sizeof *desc);
-    desc->size = len;
-    desc->ctl = irq ? 1 : 0;
-    desc->src = src;
-    desc->dst = dst;
-    desc->next = desc_iova;
-    wr64(IOAT_CHAINADDR, desc_iova);
-    wr16(IOAT_CHANCTRL, IOAT_CHANCTRL_INT_REARM | IOAT_CHANCTRL_ANY_ERR_ABORT_EN);
-    static uint16_t count;
-    wr16(IOAT_DMACOUNT, ++count);
-    return wait_state();
-}
-
-static int eventfd_pending(int efd, int timeout_ms)
-{
-    struct pollfd p = { .fd = efd, .events = POLLIN };
-    return poll(&p, 1, timeout_ms) == 1;
-}
+#include "vfio_client.h"
 
 int main(int argc, char **argv)
 {
@@ -303,12 +205,7 @@ int main(int argc, char **argv)
 
     /* 9. MSI-X vector 0 on an eventfd */
     int efd = eventfd(0, EFD_NONBLOCK);
-    struct {
-        struct vfio_irq_set s;
-        int32_t fd;
-    } irqs = { { .argsz = sizeof irqs, .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-                 .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = 1 }, efd };
-    check(ioctl(device, VFIO_DEVICE_SET_IRQS, &irqs) == 0, "SET_IRQS MSI-X vector 0");
+    check(set_irq_eventfd(device, VFIO_PCI_MSIX_IRQ_INDEX, efd) == 0, "SET_IRQS MSI-X vector 0");
     check(!eventfd_pending(efd, 0), "no spurious interrupt");
     wr8(IOAT_INTRCTRL, IOAT_INTRCTRL_MSIX_VECTOR_CONTROL);
 
