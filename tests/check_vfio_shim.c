@@ -572,6 +572,93 @@ START_TEST(test_msi_to_eventfd)
 }
 END_TEST
 
+/* Bad pointers and bad fds from the client become errnos, as copy_from_user and eventfd_ctx_fdget give them. */
+START_TEST(test_bad_client_pointers)
+{
+    Fx f;
+    fx_setup(&f, "00:01.0", VFIO_ABI_TYPE1v2_IOMMU, true);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.group, VFIO_ABI_GROUP_GET_STATUS, 0), -EFAULT);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.group, VFIO_ABI_GROUP_GET_STATUS, 0x1000), -EFAULT);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.group, VFIO_ABI_GROUP_SET_CONTAINER, 8), -EFAULT);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.group, VFIO_ABI_GROUP_GET_DEVICE_FD, 16), -EFAULT);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.container, VFIO_ABI_IOMMU_MAP_DMA, 24), -EFAULT);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.device, VFIO_ABI_DEVICE_GET_INFO, 0), -EFAULT);
+    /* an argument in read-only memory: fine to read (MAP_DMA), EFAULT where results are written back */
+    uint8_t *ro = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    VfioAbiDeviceInfo di = { sizeof di, 0, 0, 0, 0, 0 };
+    memcpy(ro, &di, sizeof di);
+    VfioAbiDmaMap m = { sizeof m, RW, (uintptr_t)ro + 4096, 0x100000, 4096 };
+    memcpy(ro + 64, &m, sizeof m);
+    mprotect(ro, 4096, PROT_READ);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.device, VFIO_ABI_DEVICE_GET_INFO, (unsigned long)ro), -EFAULT);
+    ck_assert_int_eq(vfio_shim_ioctl(f.s, f.container, VFIO_ABI_IOMMU_MAP_DMA, (unsigned long)(ro + 64)), 0);
+    /* a device name without a NUL in the first page */
+    char *nonul = g_malloc(8192);
+    memset(nonul, 'x', 8192);
+    ck_assert_int_eq(fx_ioctl(&f, f.group, VFIO_ABI_GROUP_GET_DEVICE_FD, nonul), -EINVAL);
+    g_free(nonul);
+    /* a writable mapping of read-only memory, and of PROT_NONE memory: EFAULT, as pinning fails */
+    ck_assert_int_eq(map(&f, ro, 0x200000, 4096, RW), -EFAULT);
+    ck_assert_int_eq(map(&f, ro, 0x200000, 4096, VFIO_ABI_DMA_MAP_READ), 0);
+    mprotect(ro + 4096, 4096, PROT_NONE);
+    ck_assert_int_eq(map(&f, ro + 4096, 0x300000, 4096, VFIO_ABI_DMA_MAP_READ), -EFAULT);
+    /* eventfds: not open -> EBADF, not an eventfd -> EINVAL */
+    int notev = fx_fd();
+    struct {
+        VfioAbiIrqSet s;
+        int32_t fd;
+    } set = { { sizeof set, VFIO_ABI_IRQ_SET_DATA_EVENTFD | VFIO_ABI_IRQ_SET_ACTION_TRIGGER,
+                VFIO_ABI_PCI_MSI_IRQ, 0, 1 }, notev };
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &set), -EINVAL);
+    set.s.index = VFIO_ABI_PCI_ERR_IRQ;
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &set), -EINVAL);
+    close(notev);
+    set.fd = notev;
+    set.s.index = VFIO_ABI_PCI_INTX_IRQ;
+    ck_assert_int_eq(fx_ioctl(&f, f.device, VFIO_ABI_DEVICE_SET_IRQS, &set), -EBADF);
+    munmap(ro, 8192);
+    fx_fini(&f);
+}
+END_TEST
+
+/* Type1 maps a BAR mmap of a VFIO device peer-to-peer: another device's DMA reaches its registers. */
+START_TEST(test_p2p_bar_mapping)
+{
+    Fx f;
+    fx_setup(&f, "01:00.0", VFIO_ABI_TYPE1v2_IOMMU, true);
+    g_autofree char *gp = g_strdup_printf("/dev/vfio/%d", group_of(&f, "00:01.0"));
+    int eg = fx_open(&f, gp);
+    ck_assert_int_ge(eg, 0);
+    ck_assert_int_eq(fx_ioctl(&f, eg, VFIO_ABI_GROUP_SET_CONTAINER, &f.container), 0);
+    const uint64_t cfg = (uint64_t)VFIO_ABI_PCI_CONFIG << 40;
+    uint16_t cmd = PCI_COMMAND_MEMORY;
+    ck_assert_int_eq(vfio_shim_pwrite(f.s, f.device, &cmd, 2, cfg + 4), 2);
+    int err = 0;
+    void *bar = vfio_shim_mmap(f.s, NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f.device, 0, &err);
+    ck_assert_ptr_ne(bar, MAP_FAILED);
+    ck_assert_int_eq(map(&f, bar, 0x40000000, 4096, RW), 0);
+    PcieFn *edu = platform_find_device(platform_get(vfio_shim_sim(f.s)), "edu");
+    vfio_shim_lock(f.s);
+    pcie_fn_config_write(edu, PCI_COMMAND, 2, PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
+    ck_assert_int_eq(pcie_fn_dma_write(edu, 0x40000010, "p2p!", 4, NULL), PCIE_CPL_SC);
+    vfio_shim_unlock(f.s);
+    char got[5] = { 0 };
+    ck_assert_int_eq(vfio_shim_pread(f.s, f.device, got, 4, 0x10), 4);
+    ck_assert_str_eq(got, "p2p!");
+    /* the BAR mmap outlives the device fd, as with the kernel: it still reaches the device */
+    vfio_shim_close(f.s, f.device);
+    close(f.device);
+    f.device = -1;
+    uint32_t word = *(volatile uint32_t *)((uint8_t *)bar + 0x10);
+    ck_assert_int_eq(memcmp(&word, "p2p!", 4), 0);
+    ck_assert(vfio_shim_munmap(f.s, bar, 4096));
+    munmap(bar, 4096);
+    vfio_shim_close(f.s, eg);
+    close(eg);
+    fx_fini(&f);
+}
+END_TEST
+
 /* INTx: IOAPIC input -> remapped IRTE (IOAPIC source ID) -> eventfd; automasked until unmasked. */
 START_TEST(test_intx_through_ioapic)
 {
@@ -742,6 +829,8 @@ static Suite *vfio_shim_suite(void)
     tcase_add_test(tc, test_device_info_and_regions);
     tcase_add_test(tc, test_config_virtualization);
     tcase_add_test(tc, test_msi_to_eventfd);
+    tcase_add_test(tc, test_bad_client_pointers);
+    tcase_add_test(tc, test_p2p_bar_mapping);
     tcase_add_test(tc, test_intx_through_ioapic);
     tcase_add_test(tc, test_msi_multi_message);
     tcase_add_test(tc, test_vf_token);

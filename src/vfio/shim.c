@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "vfio/shim_uaccess.h"
 #include "vfio/sysfs.h"
 
 /* ---- paths ---------------------------------------------------------------------------- */
@@ -190,6 +191,7 @@ void vfio_shim_free(VfioShim *s)
         vfio_shim_close(s, GPOINTER_TO_INT(l->data));
     }
     g_list_free(keys);
+    shim_devices_free(s);
     shim_irq_fini(s);
     GHashTableIter it;
     gpointer v;
@@ -793,6 +795,9 @@ static long container_unmap(VfioShim *s, ShimContainer *c, void *user)
         if (!c->dirty_started || bm.pgsize != 0x1000 || bm.size < ((u.size / bm.pgsize) + 63) / 64 * 8) {
             return -EINVAL;
         }
+        if (shim_user_check((const void *)(uintptr_t)bm.data, ((u.size / bm.pgsize) + 63) / 64 * 8, true) < 0) {
+            return -EFAULT;
+        }
     }
     DirtyOut out = { &bm, u.iova, u.iova + u.size - 1 };
     r = shim_ioas_unmap_range(s, &c->ioas, u.iova, u.iova + u.size - 1,
@@ -839,6 +844,9 @@ static long container_dirty(VfioShim *s, ShimContainer *c, void *user)
         return -EINVAL;
     }
     uint64_t last = g.iova + g.size - 1;
+    if (shim_user_check((const void *)(uintptr_t)g.bitmap.data, ((g.size / 0x1000) + 63) / 64 * 8, true) < 0) {
+        return -EFAULT;
+    }
     memset((void *)(uintptr_t)g.bitmap.data, 0, ((g.size / 0x1000) + 63) / 64 * 8);
     g_autoptr(GPtrArray) all_d = shim_ioas_list(&c->ioas);
     for (guint i = 0; i < all_d->len; i++) {
@@ -956,14 +964,73 @@ static long group_ioctl(VfioShim *s, ShimGroup *g, unsigned long req, unsigned l
     }
 }
 
+/*
+ * copy_from_user's job for the argument itself: a request that takes a
+ * struct with a leading size (argsz, or iommufd's size) must point at that
+ * many readable bytes - writable too when the kernel writes results back -
+ * or the caller gets EFAULT, never a crash inside the shim.  Pointers
+ * inside the structs are checked where they are used.  At most the first
+ * 64 KiB are probed: no handler touches more of the argument itself.
+ */
+static long check_arg(ShimFdKind kind, unsigned long req, unsigned long arg, char **name)
+{
+    bool sized = false, write = false;
+    switch (kind) {
+    case SHIM_FD_CONTAINER:
+        sized = req == VFIO_ABI_IOMMU_GET_INFO || req == VFIO_ABI_IOMMU_MAP_DMA ||
+                req == VFIO_ABI_IOMMU_UNMAP_DMA || req == VFIO_ABI_IOMMU_DIRTY_PAGES;
+        write = req == VFIO_ABI_IOMMU_GET_INFO || req == VFIO_ABI_IOMMU_UNMAP_DMA;
+        break;
+    case SHIM_FD_GROUP:
+        if (req == VFIO_ABI_GROUP_SET_CONTAINER) {
+            return shim_user_check((const void *)arg, sizeof(int), false);
+        }
+        if (req == VFIO_ABI_GROUP_GET_DEVICE_FD) {
+            int err;
+            *name = shim_strndup_user((const char *)arg, 4096, &err);    /* strndup_user(PAGE_SIZE) */
+            return err;
+        }
+        sized = write = req == VFIO_ABI_GROUP_GET_STATUS;
+        break;
+    case SHIM_FD_DEVICE:
+    case SHIM_FD_CDEV:
+        sized = req >= VFIO_ABI_DEVICE_GET_INFO && req <= VFIO_ABI_REQ(20) && req != VFIO_ABI_DEVICE_RESET;
+        /* requests the kernel only reads; the rest copy results back */
+        write = req != VFIO_ABI_DEVICE_SET_IRQS && req != VFIO_ABI_DEVICE_HOT_RESET &&
+                req != VFIO_ABI_DEVICE_FEATURE && req != VFIO_ABI_REQ(16) && req != VFIO_ABI_REQ(20);
+        break;
+    case SHIM_FD_IOMMUFD:
+        sized = write = (req & 0xff00) == (VFIO_ABI_TYPE << 8) && (req & 0xff) >= 0x80;
+        if (!sized) {
+            /* the compat container requests */
+            return check_arg(SHIM_FD_CONTAINER, req, arg, name);
+        }
+        break;
+    }
+    if (!sized) {
+        return 0;
+    }
+    uint32_t size;
+    if (shim_copy_in(&size, (const void *)arg, sizeof size) < 0) {
+        return -EFAULT;
+    }
+    return shim_user_check((const void *)arg, MIN(MAX(size, (uint32_t)sizeof size), 65536u), write);
+}
+
 long vfio_shim_ioctl(VfioShim *s, int fd, unsigned long req, unsigned long arg)
 {
     long r;
+    g_autofree char *name = NULL;
     vfio_shim_lock(s);
     ShimFd *f = shim_fd(s, fd);
     if (!f) {
         r = -EBADF;
+    } else if ((r = check_arg(f->kind, req, arg, &name)) < 0) {
+        /* a bad argument pointer: EFAULT, as copy_from_user gives */
     } else {
+        if (name) {
+            arg = (unsigned long)name;    /* the handler reads the shim's copy of the device name */
+        }
         switch (f->kind) {
         case SHIM_FD_CONTAINER:
             r = container_ioctl(s, f->obj, req, arg);

@@ -39,6 +39,7 @@
  */
 #define _GNU_SOURCE
 #include "vfio/shim_internal.h"
+#include "vfio/shim_uaccess.h"
 #include "models/ioapic/ioapic.h"
 
 #include <errno.h>
@@ -86,6 +87,7 @@ struct ShimDevice {
     int intx_fd, intx_unmask_fd, err_fd, req_fd;
     bool intx_masked;
     GPtrArray *traps;          /* ShimTrap * */
+    bool closed;               /* every fd closed, BAR mmaps still alive (the kernel keeps them too) */
     ShimIdev *idev;            /* bound to an iommufd (cdev BIND, or a group in iommufd compat) */
 };
 
@@ -191,6 +193,15 @@ static void device_snapshot(ShimDevice *d)
 static ShimDevice *device_get(VfioShim *s, PcieFn *fn, ShimGroup *g)
 {
     ShimDevice *d = g_hash_table_lookup(s->devices, fn);
+    if (d && d->closed) {
+        /* opened again while an old BAR mmap kept it: a fresh open, as vfio-pci does one */
+        d->closed = false;
+        d->group = g;
+        device_snapshot(d);
+        uint16_t cmd = (uint16_t)pcie_fn_config_read(fn, PCI_COMMAND, 2);
+        pcie_fn_config_write(fn, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+        d->vcfg[PCI_COMMAND] &= (uint8_t)~PCI_COMMAND_MASTER;
+    }
     if (d) {
         return d;
     }
@@ -390,21 +401,22 @@ void shim_device_unref(VfioShim *s, ShimDevice *d)
         shim_iommufd_unbind(s, d->idev);
         d->idev = NULL;
     }
-    for (int *fdp = &d->intx_unmask_fd; fdp <= &d->req_fd; fdp++) {
-        if (*fdp >= 0) {
-            close(*fdp);
-            *fdp = -1;
+    int *fds[] = { &d->intx_unmask_fd, &d->err_fd, &d->req_fd };
+    for (unsigned i = 0; i < G_N_ELEMENTS(fds); i++) {
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
         }
     }
-    while (d->traps->len) {
-        ShimTrap *t = g_ptr_array_steal_index(d->traps, d->traps->len - 1);
-        munmap(t->addr, t->len);
-        trap_free(t);
-    }
-    g_ptr_array_unref(d->traps);
-    g_hash_table_remove(s->devices, d->fn);
     ShimGroup *g = d->group;
-    g_free(d);
+    if (d->traps->len) {
+        /* a BAR mmap outlives the fd, as the kernel's does: the device stays until it is unmapped */
+        d->closed = true;
+    } else {
+        g_ptr_array_unref(d->traps);
+        g_hash_table_remove(s->devices, d->fn);
+        g_free(d);
+    }
     if (!g->opened && !g->open_devices && (g->container || g->ictx)) {
         shim_group_unset(s, g);
     }
@@ -604,6 +616,43 @@ bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len)
     return false;
 }
 
+void shim_devices_free(VfioShim *s)
+{
+    /* devices whose fds are closed but whose BAR mmaps the client never unmapped */
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s->devices);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ShimDevice *d = v;
+        while (d->traps->len) {
+            trap_free(g_ptr_array_steal_index(d->traps, d->traps->len - 1));
+        }
+        g_ptr_array_unref(d->traps);
+        g_free(d);
+        g_hash_table_iter_remove(&it);
+    }
+}
+
+bool shim_bar_mmap_hpa(VfioShim *s, uint64_t va, uint64_t len, uint64_t *hpa)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s->devices);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ShimDevice *d = v;
+        for (guint i = 0; i < d->traps->len; i++) {
+            ShimTrap *t = g_ptr_array_index(d->traps, i);
+            uint64_t a = (uintptr_t)t->addr;
+            uint64_t base = pcie_fn_bar_addr(d->fn, t->bar);
+            if (va >= a && va + len <= a + t->len && base != PCIE_BAR_UNMAPPED) {
+                *hpa = base + t->off + (va - a);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static ssize_t region_rw(VfioShim *s, int fd, uint8_t *buf, size_t len, uint64_t offset, bool write)
 {
     vfio_shim_lock(s);
@@ -739,6 +788,12 @@ bool vfio_shim_munmap(VfioShim *s, void *addr, size_t len)
                 trap_free(t);
                 any = true;
             }
+        }
+        if (d->closed && !d->traps->len) {
+            /* the last mapping of a closed device */
+            g_hash_table_iter_remove(&it);
+            g_ptr_array_unref(d->traps);
+            g_free(d);
         }
     }
     vfio_shim_unlock(s);
@@ -1051,8 +1106,9 @@ static long set_msi(ShimDevice *d, unsigned index, unsigned start, unsigned coun
         return -EINVAL;
     }
     for (unsigned i = 0; i < count; i++) {
-        if (fds[i] >= 0 && fcntl(fds[i], F_GETFD) < 0) {
-            return -EBADF;
+        int bad = fds[i] >= 0 ? shim_check_eventfd(fds[i]) : 0;
+        if (bad < 0) {
+            return bad;    /* not open: EBADF; not an eventfd: EINVAL (eventfd_ctx_fdget) */
         }
     }
     bool first = d->irq_index < 0;
@@ -1169,6 +1225,10 @@ static long set_irqs(ShimDevice *d, void *user)
         if (action == VFIO_ABI_IRQ_SET_ACTION_UNMASK && data_type == VFIO_ABI_IRQ_SET_DATA_EVENTFD) {
             int32_t fd;
             memcpy(&fd, data, 4);
+            int bad = fd >= 0 ? shim_check_eventfd(fd) : 0;
+            if (bad < 0) {
+                return bad;
+            }
             if (d->intx_unmask_fd >= 0) {
                 close(d->intx_unmask_fd);
             }
@@ -1193,6 +1253,10 @@ static long set_irqs(ShimDevice *d, void *user)
         if (data_type == VFIO_ABI_IRQ_SET_DATA_EVENTFD) {
             int32_t fd;
             memcpy(&fd, data, 4);
+            int bad = fd >= 0 ? shim_check_eventfd(fd) : 0;
+            if (bad < 0) {
+                return bad;
+            }
             if (*slot >= 0) {
                 close(*slot);
             }
@@ -1239,8 +1303,8 @@ static long set_irqs(ShimDevice *d, void *user)
     if (index == VFIO_ABI_PCI_INTX_IRQ) {
         if (d->irq_index >= 0 && d->irq_index != (int)index) {
             r = -EINVAL;
-        } else if (fds[0] >= 0 && fcntl(fds[0], F_GETFD) < 0) {
-            r = -EBADF;
+        } else if (fds[0] >= 0 && (r = shim_check_eventfd(fds[0])) < 0) {
+            /* EBADF or EINVAL */
         } else {
             if (d->intx_fd >= 0) {
                 close(d->intx_fd);

@@ -199,7 +199,7 @@ VtdDom *shim_ioas_dom(ShimIoas *io, ShimUnit *u);
 int shim_ioas_add_dom(VfioShim *s, ShimIoas *io, ShimUnit *u, VtdDom *dom);
 /** Removes @dom, clearing every mapping from its tables. */
 void shim_ioas_del_dom(VfioShim *s, ShimIoas *io, VtdDom *dom);
-bool shim_range_mapped(uint64_t vaddr, uint64_t size);
+bool shim_range_mapped(uint64_t vaddr, uint64_t size, bool write);
 /** The largest IOVA unit @u (every unit) translates: 2^MGAW - 1. */
 uint64_t shim_unit_iova_top(ShimUnit *u);
 uint64_t shim_iova_top(VfioShim *s);
@@ -224,6 +224,10 @@ ShimIdev *shim_device_idev(ShimDevice *d);
 void shim_device_set_idev(ShimDevice *d, ShimIdev *idev);
 /** TRUE when any byte of [va, va+len) is a BAR mmap of a device (iommufd refuses to map those). */
 bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len);
+/* The bus address behind [va, va+len) when it lies inside one BAR mmap (peer-to-peer DMA). */
+bool shim_bar_mmap_hpa(VfioShim *s, uint64_t va, uint64_t len, uint64_t *hpa);
+/* Frees the devices left only by BAR mmaps (at shim teardown); their pages stay the client's. */
+void shim_devices_free(VfioShim *s);
 void shim_irq_init(VfioShim *s);
 void shim_irq_fini(VfioShim *s);
 

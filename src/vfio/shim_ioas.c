@@ -68,36 +68,58 @@ GPtrArray *shim_ioas_list(ShimIoas *io)
     return all;
 }
 
-/* The first mapping that overlaps [iova, last], or NULL. */
-typedef struct OverlapSearch {
-    uint64_t iova, last;
-    ShimDma *found;
-} OverlapSearch;
-
-static gboolean find_overlap(gpointer key, gpointer value, gpointer data)
+/*
+ * The lowest mapping overlapping [iova, last] in O(log n): mappings never
+ * overlap each other, so only the last one starting below @iova can reach
+ * into the range from the left; otherwise it is the first starting in it.
+ */
+static GTreeNode *overlap_node(ShimIoas *io, uint64_t iova, uint64_t last)
 {
-    (void)key;
-    OverlapSearch *o = data;
-    ShimDma *d = value;
-    if (d->iova > o->last) {
-        return TRUE;
+    GTreeNode *n = g_tree_lower_bound(io->dmas, &iova);
+    GTreeNode *p = n ? g_tree_node_previous(n) : g_tree_node_last(io->dmas);
+    if (p) {
+        const ShimDma *d = g_tree_node_value(p);
+        if (d->iova + d->size - 1 >= iova) {
+            return p;
+        }
     }
-    if (d->iova + d->size - 1 >= o->iova) {
-        o->found = d;
-        return TRUE;
+    if (n && ((const ShimDma *)g_tree_node_value(n))->iova <= last) {
+        return n;
     }
-    return FALSE;
+    return NULL;
 }
 
 ShimDma *shim_ioas_overlap(ShimIoas *io, uint64_t iova, uint64_t last)
 {
-    OverlapSearch o = { iova, last, NULL };
-    g_tree_foreach(io->dmas, find_overlap, &o);
-    return o.found;
+    GTreeNode *n = overlap_node(io, iova, last);
+    return n ? g_tree_node_value(n) : NULL;
 }
 
-bool shim_range_mapped(uint64_t vaddr, uint64_t size)
+/*
+ * "Pinning": the kernel faults the range in for the access the mapping
+ * allows and answers EFAULT when it cannot - unmapped pages, PROT_NONE, or
+ * a read-only mapping asked to be writable.  MADV_POPULATE_READ/WRITE
+ * (Linux 5.14) do exactly that check and fault the pages in; on older
+ * kernels only presence is checked (mincore).
+ */
+bool shim_range_mapped(uint64_t vaddr, uint64_t size, bool write)
 {
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+    /* EINVAL means "insufficient permissions" - or an old kernel: find out once which */
+    static int supported = -1;
+    if (supported < 0) {
+        void *probe = mmap(NULL, SHIM_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        supported = probe != MAP_FAILED && madvise(probe, SHIM_PAGE, MADV_POPULATE_WRITE) == 0;
+        if (probe != MAP_FAILED) {
+            munmap(probe, SHIM_PAGE);
+        }
+    }
+    if (supported) {
+        return madvise((void *)(uintptr_t)vaddr, size, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0;
+    }
     /* mincore fails with ENOMEM when any page of the range is not mapped */
     uint64_t pages = (size + SHIM_PAGE - 1) / SHIM_PAGE;
     unsigned char vec[256];
@@ -134,7 +156,14 @@ int shim_ioas_map(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t vaddr, uint
                   const char *who)
 {
     g_assert(size && !((iova | vaddr | size) & (SHIM_PAGE - 1)));
-    if (!shim_range_mapped(vaddr, size)) {
+    /*
+     * A BAR mmap of a VFIO device (type1 follows VM_PFNMAP): peer-to-peer,
+     * the IOVA maps to the BAR's own bus address, so a device's DMA there
+     * reaches the other device's registers through the fabric.
+     */
+    uint64_t p2p = 0;
+    bool peer = shim_bar_mmap_hpa(s, vaddr, size, &p2p);
+    if (!peer && !shim_range_mapped(vaddr, size, (prot & VTD_PROT_WRITE) != 0)) {
         return -EFAULT;
     }
     /* HPA keeps the IOVA's offset within 1 GiB so superpages stay possible */
@@ -143,7 +172,9 @@ int shim_ioas_map(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t vaddr, uint
     if (hpa < s->hpa_next) {
         hpa += gig;
     }
-    if (hpa + size > SHIM_HPA_END || hpa + size < hpa) {
+    if (peer) {
+        hpa = p2p;
+    } else if (hpa + size > SHIM_HPA_END || hpa + size < hpa) {
         g_printerr("vtdsim-vfio: %s: simulated host address window exhausted\n", who);
         return -ENOMEM;
     }
@@ -165,8 +196,10 @@ int shim_ioas_map(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t vaddr, uint
             return -ENOMEM;
         }
     }
-    s->hpa_next = hpa + size;
-    d->region = addr_space_add_host(s->p->mem, "vfio-dma", d->hpa, d->size, (void *)(uintptr_t)d->vaddr, 50);
+    if (!peer) {
+        s->hpa_next = hpa + size;
+        d->region = addr_space_add_host(s->p->mem, "vfio-dma", d->hpa, d->size, (void *)(uintptr_t)d->vaddr, 50);
+    }
     g_tree_insert(io->dmas, &d->iova, d);
     io->dma_count++;
     return 0;
@@ -177,7 +210,9 @@ void shim_ioas_unmap(VfioShim *s, ShimIoas *io, ShimDma *d)
     for (guint i = 0; i < io->doms->len; i++) {
         dom_unmap(&g_array_index(io->doms, ShimIoasDom, i), d->iova, d->size);
     }
-    addr_space_del(s->p->mem, d->region);
+    if (d->region) {
+        addr_space_del(s->p->mem, d->region);
+    }
     g_tree_remove(io->dmas, &d->iova);
     io->dma_count--;
     g_free(d);
@@ -199,12 +234,12 @@ int shim_ioas_unmap_range(VfioShim *s, ShimIoas *io, uint64_t iova, uint64_t las
                           void (*each)(const ShimDma *d, void *opaque), void *opaque, uint64_t *bytes)
 {
     g_autoptr(GPtrArray) victims = g_ptr_array_new();
-    g_autoptr(GPtrArray) all = shim_ioas_list(io);
-    for (guint i = 0; i < all->len; i++) {
-        ShimDma *d = g_ptr_array_index(all, i);
+    /* only the mappings that overlap: O(log n + k), as the kernel's interval tree */
+    for (GTreeNode *n = overlap_node(io, iova, last); n; n = g_tree_node_next(n)) {
+        ShimDma *d = g_tree_node_value(n);
         uint64_t dlast = d->iova + d->size - 1;
-        if (dlast < iova || d->iova > last) {
-            continue;
+        if (d->iova > last) {
+            break;
         }
         if (d->iova >= iova && dlast <= last) {
             g_ptr_array_add(victims, d);
@@ -242,9 +277,11 @@ void shim_ioas_split(VfioShim *s, ShimIoas *io, uint64_t at)
     t->hpa = d->hpa + off;
     t->prot = d->prot;
     d->size = off;
-    addr_space_del(s->p->mem, d->region);
-    d->region = addr_space_add_host(s->p->mem, "vfio-dma", d->hpa, d->size, (void *)(uintptr_t)d->vaddr, 50);
-    t->region = addr_space_add_host(s->p->mem, "vfio-dma", t->hpa, t->size, (void *)(uintptr_t)t->vaddr, 50);
+    if (d->region) {    /* peer-to-peer mappings have no host window */
+        addr_space_del(s->p->mem, d->region);
+        d->region = addr_space_add_host(s->p->mem, "vfio-dma", d->hpa, d->size, (void *)(uintptr_t)d->vaddr, 50);
+        t->region = addr_space_add_host(s->p->mem, "vfio-dma", t->hpa, t->size, (void *)(uintptr_t)t->vaddr, 50);
+    }
     g_tree_insert(io->dmas, &t->iova, t);
     io->dma_count++;
 }

@@ -55,6 +55,7 @@
  */
 #define _GNU_SOURCE
 #include "vfio/shim_internal.h"
+#include "vfio/shim_uaccess.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -646,6 +647,9 @@ static long cmd_allow_iovas(ShimIommufd *ictx, Ucmd *c)
     }
     g_autoptr(GArray) r = g_array_new(FALSE, FALSE, sizeof(IommuAbiIovaRange));
     const IommuAbiIovaRange *in = (const IommuAbiIovaRange *)(uintptr_t)a->allowed_iovas;
+    if (shim_user_check(in, (size_t)a->num_iovas * sizeof *in, false) < 0) {
+        return -EFAULT;
+    }
     for (uint32_t i = 0; i < a->num_iovas; i++) {
         IommuAbiIovaRange x;
         memcpy(&x, &in[i], sizeof x);
@@ -703,8 +707,9 @@ static long cmd_iova_ranges(ShimIommufd *ictx, Ucmd *c)
         respond(c);
         return -EMSGSIZE;    /* with the number needed: callers allocate and ask again */
     }
-    if (r->len) {
-        memcpy((void *)(uintptr_t)a->allowed_iovas, r->data, r->len * sizeof(IommuAbiIovaRange));
+    if (r->len && shim_copy_out((void *)(uintptr_t)a->allowed_iovas, r->data,
+                                r->len * sizeof(IommuAbiIovaRange)) < 0) {
+        return -EFAULT;
     }
     respond(c);
     return 0;
@@ -889,6 +894,9 @@ static long hwpt_alloc_nested(VfioShim *s, ShimIommufd *ictx, ShimIdev *idev, Hw
         return -EINVAL;
     }
     IommuAbiHwptVtdS1 s1;
+    if (shim_user_check((const void *)(uintptr_t)a->data_uptr, a->data_len, false) < 0) {
+        return -EFAULT;
+    }
     int r = copy_struct(&s1, sizeof s1, sizeof s1, (const uint8_t *)(uintptr_t)a->data_uptr, a->data_len);
     if (r < 0) {
         return r;
@@ -1004,6 +1012,9 @@ static long cmd_get_hw_info(ShimIommufd *ictx, Ucmd *c)
             return -EFAULT;
         }
         uint8_t *out = (uint8_t *)(uintptr_t)h->data_uptr;
+        if (shim_user_check(out, h->data_len, true) < 0) {
+            return -EFAULT;
+        }
         memcpy(out, &vtd, MIN((size_t)h->data_len, sizeof vtd));
         if (h->data_len > sizeof vtd) {
             memset(out + sizeof vtd, 0, h->data_len - sizeof vtd);
@@ -1037,6 +1048,9 @@ static long cmd_hwpt_invalidate(ShimIommufd *ictx, Ucmd *c)
     }
     uint32_t want = iv->entry_num, done = 0;
     long r = 0;
+    if (shim_user_check((const void *)(uintptr_t)iv->data_uptr, (size_t)want * iv->entry_len, false) < 0) {
+        return -EFAULT;
+    }
     for (; done < want; done++) {
         IommuAbiVtdS1Inval e;
         const uint8_t *src = (const uint8_t *)(uintptr_t)iv->data_uptr + (size_t)done * iv->entry_len;
@@ -1130,6 +1144,9 @@ static long cmd_get_dirty(ShimIommufd *ictx, Ucmd *c)
         return -EOVERFLOW;
     }
     if (!g->data) {
+        return -EFAULT;
+    }
+    if (shim_user_check((const void *)(uintptr_t)g->data, (size_t)((g->length / ps + 63) / 64 * 8), true) < 0) {
         return -EFAULT;
     }
     DirtyBits b = { (uint64_t *)(uintptr_t)g->data, g->iova, g->iova + g->length, ps };
@@ -1382,7 +1399,9 @@ static long cdev_bind(VfioShim *s, ShimCdev *c, void *user)
         if (!b.token_uuid_ptr) {
             return -EFAULT;
         }
-        memcpy(token, (const void *)(uintptr_t)b.token_uuid_ptr, sizeof token);
+        if (shim_copy_in(token, (const void *)(uintptr_t)b.token_uuid_ptr, sizeof token) < 0) {
+            return -EFAULT;
+        }
         have_token = true;
     }
     ShimFd *f = shim_fd(s, b.iommufd);

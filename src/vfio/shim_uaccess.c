@@ -38,6 +38,19 @@ int shim_copy_out(void *user, const void *src, size_t n)
     return vm_copy((void *)(uintptr_t)src, user, n, true);
 }
 
+int shim_user_check(const void *user, size_t len, bool write)
+{
+    uint8_t buf[16384];
+    for (size_t off = 0; off < len; off += sizeof buf) {
+        size_t n = MIN(len - off, sizeof buf);
+        const uint8_t *u = (const uint8_t *)user + off;
+        if (vm_copy(buf, u, n, false) < 0 || (write && vm_copy(buf, u, n, true) < 0)) {
+            return -EFAULT;
+        }
+    }
+    return 0;
+}
+
 char *shim_strndup_user(const char *user, size_t max, int *err)
 {
     GString *s = g_string_new(NULL);

@@ -11,6 +11,7 @@
 #ifndef VTDSIM_VFIO_SHIM_UACCESS_H
 #define VTDSIM_VFIO_SHIM_UACCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /** Copies @n bytes from client address @user into @dst.  0 or -EFAULT. */
@@ -18,6 +19,15 @@ int shim_copy_in(void *dst, const void *user, size_t n);
 
 /** Copies @n bytes from @src to client address @user.  0 or -EFAULT. */
 int shim_copy_out(void *user, const void *src, size_t n);
+
+/**
+ * shim_user_check:
+ * 0 when all @len bytes at client address @user can be read (and, with
+ * @write, written: the bytes are read and written back unchanged), or
+ * -EFAULT.  For pointers the shim then dereferences directly: ioctl
+ * argument structs, bitmaps, arrays.
+ */
+int shim_user_check(const void *user, size_t len, bool write);
 
 /**
  * shim_strndup_user:
