@@ -85,6 +85,19 @@ if command -v parallel > /dev/null 2>&1; then
 else
     echo "campaign.sh: GNU parallel not installed, its run skipped"
 fi
+# the invalidation-queue classes (lost, late, reordered descriptors) on qi.trace
+"$V" campaign plan "$top_srcdir/traces/campaigns/qi.ini" -o "$T/q" > /dev/null
+out=$("$V" campaign run "$T/q" -j2)
+[ "$out" = "campaign: 0 shards already done, 7 run, 0 failed" ] || fail "qi run: $out"
+"$V" campaign merge "$T/q" | tail -n +2 > "$T/qmerged.txt"
+cat > "$T/qexpected.txt" <<'EOF'
+class          shards  not-fired  masked  detected   sdc  hang  error  coverage
+drop-desc           2          0       0         0     1     1      0     0.0%
+delay-desc          3          0       1         0     1     1      0     0.0%
+reorder-desc        2          0       1         0     1     0      0     0.0%
+EOF
+diff -u "$T/qexpected.txt" "$T/qmerged.txt" || fail "qi merged report"
+
 if command -v sbatch > /dev/null 2>&1 && command -v sinfo > /dev/null 2>&1 && sinfo > /dev/null 2>&1; then
     echo "campaign.sh: Slurm found, but the job-array test is not automated yet (docs/campaign.sbatch)"
 fi

@@ -16,6 +16,7 @@
 #define PRQ TEST_SRC_PATH("traces/campaigns/prq.trace")
 #define INLINE TEST_SRC_PATH("traces/campaigns/inline-plan.trace")
 #define ATS TEST_SRC_PATH("traces/campaigns/ats.trace")
+#define QI TEST_SRC_PATH("traces/campaigns/qi.trace")
 
 /* Runs @trace with the one spec @spec (or none); the result's text report in *@text. */
 static InjectResult *run(const char *trace, const char *spec, char **text)
@@ -199,15 +200,110 @@ START_TEST(test_drop_desc)
     ck_assert_msg(strstr(err->message, "'desc=flush': not a descriptor type (any, cc, iotlb, dev-iotlb"),
                   "%s", err->message);
     g_clear_error(&err);
-    ck_assert_ptr_null(inject_spec_parse_string("drop-desc dev=edu", &err));
-    ck_assert_msg(strstr(err->message, "by desc=TYPE only"), "%s", err->message);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc op=read", &err));
+    ck_assert_msg(strstr(err->message, "op= does not apply to invalidation descriptors"), "%s", err->message);
     g_clear_error(&err);
     ck_assert_ptr_null(inject_spec_parse_string("ur desc=wait", &err));
-    ck_assert_str_eq(err->message, "inject: desc= only applies to drop-desc");
+    ck_assert_str_eq(err->message, "inject: desc= and did= only apply to drop-desc, delay-desc and reorder-desc");
     g_clear_error(&err);
     InjectSpec *s = inject_spec_parse_string("drop-desc desc=PDEV_IOTLB", &err);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->desc, 0x8);
+    inject_spec_free(s);
+}
+END_TEST
+
+/* Field selectors of the descriptor classes: did, addr, sid/dev, pasid. */
+START_TEST(test_desc_selectors)
+{
+    /* did: the DSI at attach and the PSI after the remap are domain 1's; nothing is domain 2's */
+    expect_run(BASIC, "drop-desc did=1", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "cc descriptor 0x0000000000000000_0000000800010031 consumed without effect");
+    expect_run(BASIC, "drop-desc did=1 desc=iotlb nth=2", INJECT_SDC, INJECT_DROP_DESC, 1,
+               "iotlb descriptor 0x0000000000010000_00000000000100f2 consumed without effect");
+    expect_run(BASIC, "drop-desc did=2", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "no event matched the trigger");
+    /* addr: only page-selective descriptors carry one; the PSI of page 0x10000 */
+    expect_run(BASIC, "drop-desc addr=0x10000+4K", INJECT_SDC, INJECT_DROP_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    expect_run(BASIC, "drop-desc addr=0x11000+4K", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "injected: nothing");
+    /* sid/dev on ats.trace (the flush does not change the mapping: lost or late
+     * invalidations are masked): first the device-selective context-cache one */
+    expect_run(ATS, "drop-desc dev=nic", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "cc descriptor 0x0000000000000000_0000010000010031 consumed without effect");
+    expect_run(ATS, "delay-desc sid=01:00.0 desc=dev-iotlb delay=20ms", INJECT_MASKED, INJECT_DELAY_DESC, 1,
+               "dev-iotlb descriptor 0x00000000002ff001_0000010000000003 deferred by 20000000000ps");
+    /* a source-id without a device is a valid selector; nothing matches it */
+    expect_run(ATS, "drop-desc sid=01:00.1", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "injected: nothing");
+    /* addr on a device-TLB invalidation: S=1 and 0x2ff000 encode [0x200000, +2M) */
+    expect_run(ATS, "drop-desc desc=dev-iotlb addr=0x3ff000+4K", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "dev-iotlb descriptor 0x00000000002ff001_0000010000000003 consumed without effect");
+    expect_run(ATS, "drop-desc addr=0x400000+4K", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "injected: nothing");
+    GError *err = NULL;
+    InjectSpec *s = inject_spec_parse_string("reorder-desc desc=iotlb did=7 addr=0x10000+4K sid=00:01.0", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(s->has_did);
+    ck_assert_uint_eq(s->did, 7);
+    ck_assert_uint_eq(s->by, 1);
+    ck_assert_str_eq(s->dev, "00:01.0");
+    inject_spec_free(s);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc did=0x10000", &err));
+    g_clear_error(&err);
+}
+END_TEST
+
+START_TEST(test_delay_reorder_desc)
+{
+    /* qi.trace: remap + flush at 1us, read at 10us, another flush at 20us, read at 30us */
+    expect_run(QI, "delay-desc desc=iotlb nth=2 delay=5us", INJECT_MASKED, INJECT_DELAY_DESC, 1,
+               "delay-desc @1000000ps request #2: iotlb descriptor 0x0000000000010000_00000000000100f2 "
+               "deferred by 5000000ps (executes at 6000000ps)");
+    /* executes at 21us: the driver trusted the wait, the read at 10us is stale */
+    expect_run(QI, "delay-desc desc=iotlb nth=2 delay=20us", INJECT_SDC, INJECT_DELAY_DESC, 1,
+               "request #2 (line 20): data read differs from the golden run");
+    /* on basic.trace everything happens at 0: any delay leaves the write stale */
+    expect_run(BASIC, "delay-desc desc=iotlb nth=2 delay=1ns", INJECT_SDC, INJECT_DELAY_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    /* a late wait: the driver polls (1us steps, 10ms limit): masked, or hang past 10ms */
+    expect_run(QI, "delay-desc desc=wait time=1us delay=5us", INJECT_MASKED, INJECT_DELAY_DESC, 1,
+               "wait descriptor 0x0000000001002000_0000000400000065 deferred by 5000000ps");
+    expect_run(QI, "delay-desc desc=wait time=1us delay=12ms", INJECT_HANG, INJECT_DELAY_DESC, 1,
+               "qi.trace:18: flush: vtd driver: invalidation wait descriptor did not complete");
+    /* reordered past its own wait only: executes before the driver looks (synchronous queue) */
+    expect_run(QI, "reorder-desc desc=iotlb nth=2", INJECT_MASKED, INJECT_REORDER_DESC, 1,
+               "iotlb descriptor 0x0000000000010000_00000000000100f2 held until 1 more descriptor(s) are fetched");
+    /* past the wait and into the next batch (the flush at 20us): the read at 10us is stale,
+     * the one at 30us is not */
+    expect_run(QI, "reorder-desc desc=iotlb nth=2 by=2", INJECT_SDC, INJECT_REORDER_DESC, 1,
+               "request #2 (line 20): data read differs from the golden run");
+    {
+        char *text;
+        InjectResult *r = run(QI, "reorder-desc desc=iotlb addr=0x10000+4K by=2", &text);
+        ck_assert_int_eq(inject_result_outcome(r), INJECT_SDC);
+        GString *j = g_string_new(NULL);
+        inject_result_json(r, j);
+        ck_assert_msg(strstr(j->str, "\"reorder-desc\" : 1"), "%s", j->str);
+        g_string_free(j, TRUE);
+        inject_result_free(r);
+        g_free(text);
+    }
+    /* never released (nothing fetched after it in basic.trace) */
+    expect_run(BASIC, "reorder-desc desc=iotlb nth=2 by=2", INJECT_SDC, INJECT_REORDER_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("delay-desc desc=iotlb", &err));
+    ck_assert_str_eq(err->message, "inject: delay-desc needs delay=TIME");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc delay=1us", &err));
+    ck_assert_str_eq(err->message, "inject: delay= only applies to delay-desc");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur by=2", &err));
+    ck_assert_str_eq(err->message, "inject: by= only applies to reorder-desc");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("reorder-desc by=0", &err));
+    g_clear_error(&err);
+    InjectSpec *s = inject_spec_parse_string("delay-desc delay=2.5us", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->delay, 2500000);
     inject_spec_free(s);
 }
 END_TEST
@@ -364,6 +460,8 @@ static Suite *suite_inject(void)
     tcase_add_test(tc, test_prq_overflow);
     tcase_add_test(tc, test_devtlb_timeout);
     tcase_add_test(tc, test_drop_desc);
+    tcase_add_test(tc, test_desc_selectors);
+    tcase_add_test(tc, test_delay_reorder_desc);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_inline_plan);
     tcase_add_test(tc, test_deterministic_json);

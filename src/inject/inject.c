@@ -32,6 +32,7 @@
 #include "models/vtd/vtd.h"
 #include "models/vtd/vtd_entries.h"
 #include "models/vtd/vtd_regs.h"
+#include "pcie/ats.h"
 #include "pcie/pcie.h"
 #include "platform/irq.h"
 #include "platform/platform.h"
@@ -158,7 +159,8 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
     if (n < 1) {
         return spec_fail(error, "usage: inject CLASS [time=T] [nth=N] [prob=P seed=S] [count=K] "
                                 "[dev=D] [pasid=N] [addr=LO-HI|LO+SIZE] [op=read|write] "
-                                "[entry=root|context|pte|ADDR] [bit=N] [desc=TYPE]");
+                                "[entry=root|context|pte|ADDR] [bit=N] [desc=TYPE] [did=N] [sid=BDF] "
+                                "[delay=TIME] [by=N]");
     }
     int c = inject_class_parse(words[0]);
     if (c < 0) {
@@ -202,7 +204,7 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
             ok = trace_parse_u64(v, &s->seed);
         } else if (!strcmp(k, "count")) {
             ok = trace_parse_u64(v, &s->count);
-        } else if (!strcmp(k, "dev")) {
+        } else if (!strcmp(k, "dev") || !strcmp(k, "sid")) {
             g_free(s->dev);
             s->dev = g_strdup(v);
             ok = *v != 0;
@@ -243,9 +245,22 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
                 g_string_free(known, TRUE);
                 return r;
             }
+        } else if (!strcmp(k, "did")) {
+            ok = trace_parse_u64(v, &x) && x <= 0xffff;
+            s->did = (uint16_t)x;
+            s->has_did = true;
+        } else if (!strcmp(k, "delay")) {
+            g_autofree char *t = g_strconcat("@", v, NULL);
+            bool rel;
+            ok = trace_parse_time(t, &s->delay, &rel) && !rel;
+            s->has_delay = true;
+        } else if (!strcmp(k, "by")) {
+            ok = trace_parse_u64(v, &x) && x >= 1 && x <= 65536;
+            s->by = (unsigned)x;
         } else {
             inject_spec_free(s);
-            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev pasid addr op entry bit desc)", k);
+            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev sid pasid addr op entry bit "
+                                    "desc did delay by)", k);
         }
         if (!ok) {
             inject_spec_free(s);
@@ -259,13 +274,23 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
         inject_spec_free(s);
         return spec_fail(error, "bit=%u is outside the entry", bit);
     }
-    if (s->cls == INJECT_DROP_DESC && (s->dev || s->has_pasid || s->has_addr || s->op)) {
-        inject_spec_free(s);
-        return spec_fail(error, "drop-desc selects descriptors by desc=TYPE only (not dev, pasid, addr or op)");
+    bool qi = s->cls == INJECT_DROP_DESC || s->cls == INJECT_DELAY_DESC || s->cls == INJECT_REORDER_DESC;
+    const char *bad = NULL;
+    if (qi && s->op) {
+        bad = "op= does not apply to invalidation descriptors (select them by desc, did, addr, sid/dev, pasid)";
+    } else if (!qi && (s->desc || s->has_did)) {
+        bad = "desc= and did= only apply to drop-desc, delay-desc and reorder-desc";
+    } else if ((s->cls == INJECT_DELAY_DESC) != s->has_delay) {
+        bad = s->has_delay ? "delay= only applies to delay-desc" : "delay-desc needs delay=TIME";
+    } else if (s->cls != INJECT_REORDER_DESC && s->by) {
+        bad = "by= only applies to reorder-desc";
     }
-    if (s->cls != INJECT_DROP_DESC && s->desc) {
+    if (bad) {
         inject_spec_free(s);
-        return spec_fail(error, "desc= only applies to drop-desc");
+        return spec_fail(error, "%s", bad);
+    }
+    if (s->cls == INJECT_REORDER_DESC && !s->by) {
+        s->by = 1;
     }
     s->text = g_strdup(text->str);
     return s;
@@ -358,15 +383,22 @@ static gboolean arm(InjectRun *ir, const InjectSpec *s, GError **error)
     a->rand = g_rand_new_with_seed((guint32)(s->seed ^ (s->seed >> 32)));
     if (s->dev) {
         PcieFn *fn = platform_find_device(ir->p, s->dev);
-        if (!fn) {
+        uint16_t rid;
+        bool qi = s->cls == INJECT_DROP_DESC || s->cls == INJECT_DELAY_DESC || s->cls == INJECT_REORDER_DESC;
+        if (!fn && qi && platform_parse_bdf(s->dev, &rid)) {
+            /* a descriptor may name any source-id, present or not */
+            a->has_rid = true;
+            a->rid = rid;
+        } else if (!fn) {
             g_rand_free(a->rand);
             g_free(a);
             g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "inject: no device '%s' on this platform",
                         s->dev);
             return FALSE;
+        } else {
+            a->has_rid = true;
+            a->rid = pcie_fn_rid(fn);
         }
-        a->has_rid = true;
-        a->rid = pcie_fn_rid(fn);
     }
     g_ptr_array_add(ir->arms, a);
     return TRUE;
@@ -654,20 +686,182 @@ static bool hook_devtlb_timeout(void *opaque, uint16_t sid, uint64_t addr)
     return false;
 }
 
-static bool hook_qi_drop(void *opaque, unsigned type, const uint64_t *val)
+/*
+ * Whether descriptor @d of @type matches the field selectors of @a: did=
+ * the DID of a domain- or page-selective (PASID-based) IOTLB, context-cache
+ * (domain or device) or PASID-cache (domain or PASID) invalidation; addr=
+ * the range of a page-selective (PASID-based) IOTLB or (PASID-based)
+ * device-TLB invalidation; dev=/sid= the SID of a device-TLB or
+ * device-selective context-cache invalidation (under its function mask)
+ * or the RID of a page group response; pasid= the PASID of a PASID-based
+ * descriptor.  A descriptor without the selected field does not match.
+ */
+static bool desc_match(const Arm *a, unsigned type, const VtdInvDesc *d)
+{
+    const InjectSpec *s = a->spec;
+    if (s->desc && s->desc != type) {
+        return false;
+    }
+    if (s->has_did) {
+        bool has = false;
+        uint64_t did = 0;
+        switch (type) {
+        case VTD_INV_CC:
+            has = vtd_inv_cc_G(d) == VTD_INV_CC_DOMAIN || vtd_inv_cc_G(d) == VTD_INV_CC_DEVICE;
+            did = vtd_inv_cc_DID(d);
+            break;
+        case VTD_INV_IOTLB:
+            has = vtd_inv_iotlb_G(d) == VTD_INV_IOTLB_DSI || vtd_inv_iotlb_G(d) == VTD_INV_IOTLB_PSI;
+            did = vtd_inv_iotlb_DID(d);
+            break;
+        case VTD_INV_PIOTLB:
+            has = true;
+            did = vtd_inv_piotlb_DID(d);
+            break;
+        case VTD_INV_PC:
+            has = vtd_inv_pc_G(d) != VTD_INV_PC_GLOBAL;
+            did = vtd_inv_pc_DID(d);
+            break;
+        default:
+            break;
+        }
+        if (!has || did != s->did) {
+            return false;
+        }
+    }
+    if (s->has_addr) {
+        uint64_t lo = 0, size = 0;
+        switch (type) {
+        case VTD_INV_IOTLB:
+            if (vtd_inv_iotlb_G(d) == VTD_INV_IOTLB_PSI) {
+                size = UINT64_C(4096) << vtd_inv_iotlb_AM(d);
+                lo = (vtd_inv_iotlb_ADDR(d) << 12) & ~(size - 1);
+            }
+            break;
+        case VTD_INV_PIOTLB:
+            if (vtd_inv_piotlb_G(d) == VTD_INV_PIOTLB_PSI) {
+                size = UINT64_C(4096) << vtd_inv_piotlb_AM(d);
+                lo = (vtd_inv_piotlb_ADDR(d) << 12) & ~(size - 1);
+            }
+            break;
+        case VTD_INV_DEV_IOTLB:
+        case VTD_INV_PDEV_IOTLB: {
+            bool dev = type == VTD_INV_DEV_IOTLB;
+            uint64_t page = (dev ? vtd_inv_dev_ADDR(d) : vtd_inv_pdev_ADDR(d)) << 12;
+            if (dev ? vtd_inv_dev_S(d) : vtd_inv_pdev_S(d)) {
+                /* S=1: the ATS range encoding, as the endpoint decodes it */
+                PcieAtsEntry e = pcie_ats_decode(page | (1u << 11));
+                lo = e.addr;
+                size = e.size;
+            } else {
+                lo = page;
+                size = 4096;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        if (!size || lo + size <= s->addr_lo || lo >= s->addr_hi) {
+            return false;
+        }
+    }
+    if (a->has_rid) {
+        bool has = false;
+        uint16_t sid = 0, mask = 0xffff;
+        switch (type) {
+        case VTD_INV_CC:
+            if (vtd_inv_cc_G(d) == VTD_INV_CC_DEVICE) {
+                /* FM 1/2/3 masks function bits 2, 2:1, 2:0 (VT-d 6.5.2.1) */
+                unsigned fm = (unsigned)vtd_inv_cc_FM(d);
+                has = true;
+                sid = (uint16_t)vtd_inv_cc_SID(d);
+                mask = (uint16_t)~(((1u << fm) - 1) << (3 - fm));
+            }
+            break;
+        case VTD_INV_DEV_IOTLB:
+            has = true;
+            sid = (uint16_t)vtd_inv_dev_SID(d);
+            break;
+        case VTD_INV_PDEV_IOTLB:
+            has = true;
+            sid = (uint16_t)vtd_inv_pdev_SID(d);
+            break;
+        case VTD_INV_PGRP_RESP:
+            has = true;
+            sid = (uint16_t)vtd_inv_pgrsp_RID(d);
+            break;
+        default:
+            break;
+        }
+        if (!has || (sid & mask) != (a->rid & mask)) {
+            return false;
+        }
+    }
+    if (s->has_pasid) {
+        bool has = false;
+        uint64_t pasid = 0;
+        switch (type) {
+        case VTD_INV_PIOTLB:
+            has = true;
+            pasid = vtd_inv_piotlb_PASID(d);
+            break;
+        case VTD_INV_PC:
+            has = vtd_inv_pc_G(d) == VTD_INV_PC_PASID;
+            pasid = vtd_inv_pc_PASID(d);
+            break;
+        case VTD_INV_PDEV_IOTLB:
+            has = true;
+            pasid = vtd_inv_pdev_PASID(d);
+            break;
+        case VTD_INV_PGRP_RESP:
+            has = vtd_inv_pgrsp_PP(d) != 0;
+            pasid = vtd_inv_pgrsp_PASID(d);
+            break;
+        default:
+            break;
+        }
+        if (!has || pasid != s->pasid) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static InjectQiAction hook_qi_filter(void *opaque, unsigned type, const uint64_t *val, uint64_t *arg)
 {
     InjectRun *ir = opaque;
+    VtdInvDesc d;
+    memcpy(d.val, val, sizeof d.val);
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
-        if (a->spec->cls != INJECT_DROP_DESC || (a->spec->desc && a->spec->desc != type) || !trigger(ir, a)) {
+        InjectClass c = a->spec->cls;
+        if ((c != INJECT_DROP_DESC && c != INJECT_DELAY_DESC && c != INJECT_REORDER_DESC) ||
+            !desc_match(a, type, &d) || !trigger(ir, a)) {
             continue;
         }
         g_autofree char *lc = g_ascii_strdown(desc_name(type), -1);
-        note(ir, a->spec->cls, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
-             "x consumed without effect", g_strdelimit(lc, "_", '-'), (guint64)val[1], (guint64)val[0]);
-        return true;
+        g_strdelimit(lc, "_", '-');
+        if (c == INJECT_DROP_DESC) {
+            note(ir, c, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+                 "x consumed without effect", lc, (guint64)val[1], (guint64)val[0]);
+            return INJECT_QI_DROP;
+        }
+        if (c == INJECT_DELAY_DESC) {
+            *arg = a->spec->delay;
+            note(ir, c, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+                 "x deferred by %" G_GUINT64_FORMAT "ps (executes at %" G_GUINT64_FORMAT "ps)", lc,
+                 (guint64)val[1], (guint64)val[0], (guint64)a->spec->delay,
+                 (guint64)(emu_sim_now(ir->sim) + a->spec->delay));
+            return INJECT_QI_DELAY;
+        }
+        *arg = a->spec->by;
+        note(ir, c, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+             "x held until %u more descriptor(s) are fetched", lc, (guint64)val[1], (guint64)val[0],
+             a->spec->by);
+        return INJECT_QI_REORDER;
     }
-    return false;
+    return INJECT_QI_PASS;
 }
 
 /* ---- replay hooks ------------------------------------------------------------------ */
@@ -679,7 +873,7 @@ static void rh_platform_ready(void *opaque, EmuSim *sim)
     ir->p = platform_get(sim);
     ir->hooks = (InjectHooks){ .opaque = ir, .rc_before = hook_rc_before, .rc_after = hook_rc_after,
                                .msi = hook_msi, .devtlb_timeout = hook_devtlb_timeout,
-                               .qi_drop = hook_qi_drop };
+                               .qi_filter = hook_qi_filter };
     emu_sim_attach(sim, INJECT_HOOKS_NAME, &ir->hooks, NULL);
     for (guint i = 0; !ir->golden && ir->cli_specs && i < ir->cli_specs->len; i++) {
         GError *err = NULL;

@@ -28,7 +28,10 @@
  * restored right after: a transient corruption of what the walker reads;
  * cached copies keep whatever was read), dropped IOTLB invalidations
  * (`flush` events), lost and duplicated MSIs, page-request queue
- * overflow, and device-TLB invalidation timeouts (ITE).  Not modelled: see docs/fault-injection.md.
+ * overflow, device-TLB invalidation timeouts (ITE), and invalidation
+ * descriptors lost, delayed or reordered inside the unit's queue (chosen
+ * by type and by their DID, address, SID and PASID fields).  Not
+ * modelled: see docs/fault-injection.md.
  *
  * Everything is deterministic: probabilities draw from a GRand seeded by
  * the spec's seed, and reports contain no wall-clock values.
@@ -52,7 +55,9 @@
     X(MSI_DUP, "msi-dup", "duplicated MSI")                                            \
     X(PRQ_OVERFLOW, "prq-overflow", "page request queue filled up before a request")   \
     X(DEVTLB_TIMEOUT, "devtlb-timeout", "device-TLB invalidation never answered (ITE)") \
-    X(DROP_DESC, "drop-desc", "invalidation descriptor lost inside the queue (no effect)")
+    X(DROP_DESC, "drop-desc", "invalidation descriptor lost inside the queue (no effect)") \
+    X(DELAY_DESC, "delay-desc", "invalidation descriptor executed a time after it was fetched") \
+    X(REORDER_DESC, "reorder-desc", "invalidation descriptor executed after the next N descriptors")
 
 typedef enum InjectClass {
 #define INJECT_X(id, name, desc) INJECT_##id,
@@ -98,8 +103,13 @@ typedef struct InjectSpec {
     InjectEntry entry;
     uint64_t paddr;
     unsigned bit;
-    /* drop-desc */
+    /* drop-desc, delay-desc, reorder-desc (dev, pasid and addr select descriptor fields) */
     unsigned desc;            /* VT-d descriptor type code (6.5.2); 0 any */
+    bool has_did;
+    uint16_t did;             /* domain of a domain/page-selective or device-selective descriptor */
+    bool has_delay;
+    EmuTick delay;            /* delay-desc: ps from the fetch to the execution */
+    unsigned by;              /* reorder-desc: descriptors fetched before it executes (default 1) */
     char *text;               /* canonical text, for reports */
 } InjectSpec;
 

@@ -8,7 +8,7 @@
  * (an error completion), act around a request (flip a table bit before
  * and restore it after), change how many times an MSI is delivered or
  * let a device-TLB invalidation time out or an invalidation descriptor
- * be lost.
+ * be lost, delayed or reordered.
  * Without an attached table the platform behaves exactly as before.
  * This header depends only on the PCIe layer, so the platform can
  * include it without knowing the injector.
@@ -21,6 +21,14 @@
 #include "pcie/tlp.h"
 
 #define INJECT_HOOKS_NAME "inject.hooks"
+
+/* What happens to one fetched invalidation descriptor (models/vtd/vtd.h VtdQiAction). */
+typedef enum InjectQiAction {
+    INJECT_QI_PASS = 0,       /* executed in order, at once */
+    INJECT_QI_DROP,           /* consumed without effect */
+    INJECT_QI_DELAY,          /* executed *arg ps later */
+    INJECT_QI_REORDER,        /* executed after the next *arg descriptors */
+} InjectQiAction;
 
 typedef struct InjectHooks {
     void *opaque;
@@ -38,9 +46,12 @@ typedef struct InjectHooks {
     bool (*devtlb_timeout)(void *opaque, uint16_t sid, uint64_t addr);
     /*
      * An invalidation descriptor of @type (VT-d 6.5.2) that a unit's queue
-     * fetched, words in @val: true = it is consumed without effect.
+     * fetched, its four 64-bit words in @val (the upper two zero in a
+     * 128-bit queue): returns what the unit does with it, and sets *@arg
+     * to the delay in ps (INJECT_QI_DELAY) or the number of descriptors to
+     * let pass first (INJECT_QI_REORDER).
      */
-    bool (*qi_drop)(void *opaque, unsigned type, const uint64_t *val);
+    InjectQiAction (*qi_filter)(void *opaque, unsigned type, const uint64_t *val, uint64_t *arg);
 } InjectHooks;
 
 #endif

@@ -16,6 +16,7 @@
  * SMRAM, PAM, the LPC/SATA/SMBus functions at 00:1f, the 8259 PICs, HPET.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -506,12 +507,36 @@ static const PcieRcOps rc_ops = {
     .page_request = rc_page_request,
 };
 
-/* Fault injection (src/inject/inject_hook.h): an invalidation descriptor lost on its way in. */
-static bool vtd_qi_drop(void *opaque, unsigned type, const uint64_t *val)
+/*
+ * Fault injection (src/inject/inject_hook.h): an invalidation descriptor
+ * lost, delayed or reordered inside the unit.
+ */
+static VtdQiVerdict vtd_qi_filter(void *opaque, const VtdInvDesc *d)
 {
     Platform *p = opaque;
+    VtdQiVerdict v = { VTD_QI_PASS, 0, 0 };
     InjectHooks *ih = emu_sim_lookup(p->sim, INJECT_HOOKS_NAME);
-    return ih && ih->qi_drop && ih->qi_drop(ih->opaque, type, val);
+    if (!ih || !ih->qi_filter) {
+        return v;
+    }
+    uint64_t arg = 0;
+    switch (ih->qi_filter(ih->opaque, vtd_inv_type(d), d->val, &arg)) {
+    case INJECT_QI_DROP:
+        v.action = VTD_QI_DROP;
+        break;
+    case INJECT_QI_DELAY:
+        v.action = VTD_QI_DEFER;
+        v.delay = arg;
+        break;
+    case INJECT_QI_REORDER:
+        v.action = VTD_QI_REORDER;
+        v.by = arg > UINT_MAX ? UINT_MAX : (unsigned)arg;
+        break;
+    case INJECT_QI_PASS:
+    default:
+        break;
+    }
+    return v;
 }
 
 /* Device-TLB invalidations from a unit become ATS Invalidate Requests. */
@@ -972,7 +997,7 @@ static gboolean build_vtd(Platform *p, const PfFile *pf, const char *group, cons
     vtd_unit_set_msi_sink(v->unit, vtd_event_msi, p);
     vtd_unit_set_devtlb_sink(v->unit, vtd_devtlb_inv, p);
     vtd_unit_set_prg_response_sink(v->unit, vtd_prg_response, p);
-    vtd_unit_set_qi_filter(v->unit, vtd_qi_drop, p);
+    vtd_unit_set_qi_filter(v->unit, vtd_qi_filter, p);
     v->region = addr_space_add_mmio(p->mem, name, base, vtd_unit_mmio_size(v->unit),
                                     vtd_unit_mmio_ops(), v->unit, 40);
     if (!scope || !strcmp(scope, "all")) {
