@@ -17,6 +17,8 @@
 #define INLINE TEST_SRC_PATH("traces/campaigns/inline-plan.trace")
 #define ATS TEST_SRC_PATH("traces/campaigns/ats.trace")
 #define QI TEST_SRC_PATH("traces/campaigns/qi.trace")
+#define IRQ TEST_SRC_PATH("traces/campaigns/irq.trace")
+#define SMPASID TEST_SRC_PATH("traces/scalable-pasid.trace")
 
 /* Runs @trace with the one spec @spec (or none); the result's text report in *@text. */
 static InjectResult *run(const char *trace, const char *spec, char **text)
@@ -308,6 +310,123 @@ START_TEST(test_delay_reorder_desc)
 }
 END_TEST
 
+/* Access errors on the walker's reads: the structure's access-error fault reason. */
+START_TEST(test_table_read_errors)
+{
+    /* legacy (basic.trace): 0x08 root, 0x09 context, 0x07 second-level entry */
+    expect_run(BASIC, "table-read-error entry=root", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #1 (line 15): fault 0x08, Error accessing the root entry");
+    expect_run(BASIC, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "access error on reads of the context entry at 0x1004080 (16 bytes) for MRd rid=00:01.0 addr=0x10000 len=8");
+    expect_run(BASIC, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #1 (line 15): fault 0x09, Error accessing the context entry");
+    expect_run(BASIC, "table-read-error entry=pte", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #1 (line 15): fault 0x07, Error accessing a second-level paging entry");
+    expect_run(BASIC, "table-read-error entry=0x1006080", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "access error on reads of the word at 0x1006080 (8 bytes)");
+    /* the third request hits the IOTLB: nothing is read, nothing happens */
+    expect_run(BASIC, "table-read-error entry=pte nth=3", INJECT_MASKED, INJECT_TABLE_READ_ERROR, 1,
+               "results identical to the golden run");
+    /* scalable mode (ats.trace: second stage through RID_PASID; 2 MiB leaf at level 2) */
+    expect_run(ATS, "table-read-error entry=root", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x38, Scalable mode: error accessing the root entry");
+    expect_run(ATS, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "(32 bytes) for MRd rid=01:00.0");
+    expect_run(ATS, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x40, Scalable mode: error accessing the context entry");
+    expect_run(ATS, "table-read-error entry=pasid-dir", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x50, Scalable mode: error accessing the PASID directory entry");
+    expect_run(ATS, "table-read-error entry=pasid", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x58, Scalable mode: error accessing the PASID table entry");
+    expect_run(ATS, "table-read-error entry=pte", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x78, Scalable mode: error accessing a second-stage paging entry");
+    /* no first-stage tables there */
+    expect_run(ATS, "table-read-error entry=fs-pte", INJECT_NOT_FIRED, INJECT_TABLE_READ_ERROR, 0, "injected: nothing");
+    /* first stage (scalable-pasid.trace, PASID 2's first read is request #3) */
+    expect_run(SMPASID, "table-read-error entry=fs-pte pasid=2", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #3 (line 21): fault 0x70, Scalable mode: error accessing a first-stage paging entry");
+    expect_run(SMPASID, "table-read-error entry=fs-pte pasid=2", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "access error on reads of the first-stage paging entry at 0x10011000 (8 bytes) for MRd rid=01:00.0 "
+               "addr=0x7f0000000040 len=64");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("table-read-error entry=irte", &err));
+    ck_assert_msg(strstr(err->message, "IRTE reads are not modelled"), "%s", err->message);
+    g_clear_error(&err);
+}
+END_TEST
+
+/* Bit flips in the scalable-mode structures and IRTEs, by name. */
+START_TEST(test_bitflips_scalable_and_irte)
+{
+    expect_run(ATS, "bitflip entry=pasid-dir bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x51, Scalable mode: Present field of the PASID directory entry is clear");
+    expect_run(ATS, "bitflip entry=pasid-dir bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "bit 0 of the PASID-directory entry at 0x10005000 (0x0000000010006001 -> 0x0000000010006000)");
+    expect_run(ATS, "bitflip entry=pasid bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x59, Scalable mode: Present field of the PASID table entry is clear");
+    /* PGTT 010 -> 000 */
+    expect_run(SMPASID, "bitflip entry=pasid bit=6", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x5b, Scalable mode: invalid programming of a PASID table entry");
+    /* a bit in the upper words of the 512-bit entry: word 7 is reserved */
+    expect_run(SMPASID, "bitflip entry=pasid bit=500", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x5a, Scalable mode: non-zero reserved field in a present PASID table entry");
+    expect_run(SMPASID, "bitflip entry=fs-pte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x71, Scalable mode: Present field of a first-stage paging entry is clear");
+    expect_run(SMPASID, "bitflip entry=fs-pte bit=2", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x81, Scalable mode: user-mode request to a supervisor page (U/S=0)");
+    expect_run(SMPASID, "bitflip entry=fs-pte bit=12", INJECT_SDC, INJECT_BITFLIP, 1,
+               "bit 12 of the first-stage paging entry at 0x1000e000 (0x0000000051000007 -> 0x0000000051001007)");
+    /* IRTEs, as the unit reads them for a remappable MSI */
+    expect_run(IRQ, "bitflip entry=irte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x22, Present (P) field of the IRTE is clear");
+    expect_run(IRQ, "bitflip entry=irte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "bit 0 of the IRTE at 0x10003030 (0x0000020000450001 -> 0x0000020000450000) for MSI rid=01:00.0 "
+               "addr=0xfee00070 data=0x0");
+    expect_run(IRQ, "bitflip entry=irte bit=100", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x24, Non-zero reserved field in a present IRTE");
+    /* a vector bit: the interrupt goes to vector 0x44 */
+    expect_run(IRQ, "bitflip entry=irte bit=16", INJECT_SDC, INJECT_BITFLIP, 1,
+               "interrupt 1: vector 0x44, golden run 0x45");
+    /* the second MSI finds the IRTE in the interrupt entry cache */
+    expect_run(IRQ, "bitflip entry=irte bit=16 nth=2", INJECT_MASKED, INJECT_BITFLIP, 1,
+               "results identical to the golden run");
+    /* memory requests never read IRTEs, MSIs never read paging entries */
+    expect_run(BASIC, "bitflip entry=irte", INJECT_NOT_FIRED, INJECT_BITFLIP, 0, "injected: nothing");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("bitflip entry=irte bit=128", &err));
+    ck_assert_str_eq(err->message, "inject: bit=128 is outside the entry");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("bitflip entry=pasid-dir bit=64", &err));
+    g_clear_error(&err);
+    InjectSpec *s = inject_spec_parse_string("bitflip entry=pasid bit=511", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->entry, INJECT_ENTRY_PASID);
+    inject_spec_free(s);
+}
+END_TEST
+
+/* Failed A/D write-backs of the first-stage walker. */
+START_TEST(test_ad_writeback)
+{
+    expect_run(SMPASID, "ad-writeback", INJECT_DETECTED, INJECT_AD_WRITEBACK, 1,
+               "request #1 (line 19): fault 0x70, Scalable mode: error accessing a first-stage paging entry");
+    /* the second A/D write of the same walk (the first, at the top level, went through) */
+    expect_run(SMPASID, "ad-writeback nth=2", INJECT_DETECTED, INJECT_AD_WRITEBACK, 1,
+               "ad-writeback @500000ps request #1: A/D write-back to the paging entry at 0x1000c000 failed for MRd "
+               "rid=01:00.0 addr=0x7f0000000000 len=64");
+    expect_run(SMPASID, "ad-writeback pasid=2", INJECT_DETECTED, INJECT_AD_WRITEBACK, 1,
+               "request #3 (line 21): fault 0x70");
+    /* the second-stage writes there run without SSADE: no A/D write-back to fail */
+    expect_run(SMPASID, "ad-writeback op=write", INJECT_NOT_FIRED, INJECT_AD_WRITEBACK, 0, "injected: nothing");
+    /* legacy second-stage tables have no A/D flags */
+    expect_run(BASIC, "ad-writeback count=0", INJECT_NOT_FIRED, INJECT_AD_WRITEBACK, 0, "injected: nothing");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("ad-writeback entry=pte", &err));
+    ck_assert_msg(strstr(err->message, "no entry="), "%s", err->message);
+    g_clear_error(&err);
+}
+END_TEST
+
 START_TEST(test_triggers)
 {
     /* address, requester and op filters */
@@ -462,6 +581,9 @@ static Suite *suite_inject(void)
     tcase_add_test(tc, test_drop_desc);
     tcase_add_test(tc, test_desc_selectors);
     tcase_add_test(tc, test_delay_reorder_desc);
+    tcase_add_test(tc, test_table_read_errors);
+    tcase_add_test(tc, test_bitflips_scalable_and_irte);
+    tcase_add_test(tc, test_ad_writeback);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_inline_plan);
     tcase_add_test(tc, test_deterministic_json);

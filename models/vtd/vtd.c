@@ -660,6 +660,11 @@ void vtd_unit_set_qi_filter(VtdUnit *u, VtdQiFilter *filter, void *opaque)
     u->qi_filter_opaque = opaque;
 }
 
+void vtd_unit_set_table_filter(VtdUnit *u, VtdXlateMemFilter *filter, void *opaque)
+{
+    vtd_xlate_set_mem_filter(u->xl, filter, opaque);
+}
+
 unsigned vtd_unit_qi_pending(const VtdUnit *u)
 {
     return u->qi_pending->len;

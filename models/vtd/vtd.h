@@ -229,6 +229,16 @@ typedef VtdQiVerdict VtdQiFilter(void *opaque, const VtdInvDesc *d);
  */
 void vtd_unit_set_qi_filter(VtdUnit *u, VtdQiFilter *filter, void *opaque);
 
+/**
+ * vtd_unit_set_table_filter:
+ * Installs the translation engine's memory filter (vtd_xlate.h,
+ * VtdXlateMemFilter): returning true makes the walker's read of a table
+ * entry, or its A/D write-back, fail with the access-error fault reason
+ * the specification gives for that structure.  For fault injection;
+ * NULL removes it; @opaque is borrowed.
+ */
+void vtd_unit_set_table_filter(VtdUnit *u, VtdXlateMemFilter *filter, void *opaque);
+
 /** Descriptors still deferred or held by a DEFER / REORDER verdict. */
 unsigned vtd_unit_qi_pending(const VtdUnit *u);
 

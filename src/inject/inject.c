@@ -154,12 +154,23 @@ static const char *desc_name(unsigned code)
     return "reserved";
 }
 
+static const struct {
+    const char *name;
+    unsigned bits;
+    const char *what;
+} entry_info[] = {
+#define INJECT_ENTRY_X(id, name, bits, what) { name, bits, what },
+    INJECT_ENTRIES(INJECT_ENTRY_X)
+#undef INJECT_ENTRY_X
+    { "ADDR", 64, "word" },
+};
+
 InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
 {
     if (n < 1) {
         return spec_fail(error, "usage: inject CLASS [time=T] [nth=N] [prob=P seed=S] [count=K] "
                                 "[dev=D] [pasid=N] [addr=LO-HI|LO+SIZE] [op=read|write] "
-                                "[entry=root|context|pte|ADDR] [bit=N] [desc=TYPE] [did=N] [sid=BDF] "
+                                "[entry=root|context|pasid-dir|pasid|pte|fs-pte|irte|ADDR] [bit=N] [desc=TYPE] [did=N] [sid=BDF] "
                                 "[delay=TIME] [by=N]");
     }
     int c = inject_class_parse(words[0]);
@@ -219,18 +230,17 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
             ok = !strcmp(v, "read") || !strcmp(v, "write") || !strcmp(v, "any");
             s->op = !strcmp(v, "read") ? 1 : !strcmp(v, "write") ? 2 : 0;
         } else if (!strcmp(k, "entry")) {
-            if (!strcmp(v, "root")) {
-                s->entry = INJECT_ENTRY_ROOT;
-            } else if (!strcmp(v, "context")) {
-                s->entry = INJECT_ENTRY_CONTEXT;
-            } else if (!strcmp(v, "pte")) {
-                s->entry = INJECT_ENTRY_PTE;
-            } else {
-                s->entry = INJECT_ENTRY_PADDR;
+            s->entry = INJECT_ENTRY_PADDR;
+            for (unsigned j = 0; j < INJECT_ENTRY_PADDR; j++) {
+                if (!strcmp(v, entry_info[j].name)) {
+                    s->entry = (InjectEntry)j;
+                }
+            }
+            if (s->entry == INJECT_ENTRY_PADDR) {
                 ok = trace_parse_u64(v, &s->paddr) && !(s->paddr & 7);
             }
         } else if (!strcmp(k, "bit")) {
-            ok = trace_parse_u64(v, &x) && x < 256;
+            ok = trace_parse_u64(v, &x) && x < 512;
             s->bit = (unsigned)x;
         } else if (!strcmp(k, "desc")) {
             ok = parse_desc(v, &s->desc);
@@ -268,8 +278,15 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
         }
         g_string_append_printf(text, " %s", w);
     }
-    if (s->cls == INJECT_BITFLIP &&
-        (s->bit >= (s->entry == INJECT_ENTRY_CONTEXT ? 256u : s->entry == INJECT_ENTRY_ROOT ? 128u : 64u))) {
+    if (s->cls == INJECT_TABLE_READ_ERROR && s->entry == INJECT_ENTRY_IRTE) {
+        inject_spec_free(s);
+        return spec_fail(error, "table-read-error: IRTE reads are not modelled (use bitflip entry=irte)");
+    }
+    if (s->cls == INJECT_AD_WRITEBACK && strstr(text->str, " entry=")) {
+        inject_spec_free(s);
+        return spec_fail(error, "ad-writeback fails every A/D write-back of a matching request (no entry=)");
+    }
+    if (s->cls == INJECT_BITFLIP && s->bit >= entry_info[s->entry].bits) {
         unsigned bit = s->bit;
         inject_spec_free(s);
         return spec_fail(error, "bit=%u is outside the entry", bit);
@@ -345,6 +362,12 @@ typedef struct InjectRun {
     /* a flipped bit waiting to be restored */
     bool flip_pending;
     uint64_t flip_addr, flip_old;
+    /* table-read-error: reads of [rderr_lo, rderr_hi) fail until the request ends */
+    bool rderr_pending;
+    uint64_t rderr_lo, rderr_hi;
+    /* the request at the root complex, for ad-writeback (valid while in_request) */
+    bool in_request;
+    PcieTlp cur;
 } InjectRun;
 
 static InjectRun *run_new(bool golden, GPtrArray *cli_specs)
@@ -471,65 +494,196 @@ static void tlp_words(const PcieTlp *t, GString *out)
                            (guint64)t->addr, t->length);
 }
 
-/* The host address of the 64-bit word of the entry @s names for @t, or FALSE. */
-static bool flip_target(InjectRun *ir, const InjectSpec *s, const PcieTlp *t, uint64_t *addr,
-                        const char **what)
+static uint64_t ld64(InjectRun *ir, uint64_t addr)
 {
-    if (s->entry == INJECT_ENTRY_PADDR) {
-        *addr = s->paddr;
-        *what = "word";
-        return true;
+    uint64_t v = 0;
+    addr_space_read(ir->p->mem, addr, 8, &v);
+    return v;
+}
+
+/*
+ * The paging entry the walker reads last for @in in the @levels-level
+ * tables at @table: the leaf, or the first non-present entry.
+ */
+static uint64_t walk_paging(InjectRun *ir, uint64_t table, unsigned levels, uint64_t in, bool fs)
+{
+    for (unsigned l = levels; l >= 1; l--) {
+        uint64_t pa = table + 8 * ((in >> (12 + 9 * (l - 1))) & 0x1ff);
+        if (fs) {
+            VtdFsPte e = { { ld64(ir, pa) } };
+            if (l == 1 || !vtd_fspte_P(&e) || (l <= 3 && vtd_fspte_PS(&e))) {
+                return pa;
+            }
+            table = vtd_fspte_ADDR(&e) << 12;
+        } else {
+            VtdSsPte e = { { ld64(ir, pa) } };
+            if (l == 1 || (!vtd_sspte_R(&e) && !vtd_sspte_W(&e)) || (l <= 3 && vtd_sspte_PS(&e))) {
+                return pa;
+            }
+            table = vtd_sspte_ADDR(&e) << 12;
+        }
     }
-    PlatformVtd *v = platform_vtd_for(ir->p, t->requester_id);
+    return table;
+}
+
+/*
+ * The host address of the entry @e the hardware reads for a request of
+ * @rid (with @pasid when @pasid_present) to @in, following the tables in
+ * memory as the walker would (legacy: root, context, second-stage tables;
+ * scalable: root, context, PASID directory, PASID entry, then the
+ * second-stage (PGTT=2) or first-stage (PGTT=1) tables).  FALSE when the
+ * walk does not reach such an entry (a non-present entry above it, the
+ * other stage, nested or pass-through translation).
+ */
+static bool entry_locate(InjectRun *ir, InjectEntry e, uint16_t rid, bool pasid_present, uint32_t pasid,
+                         uint64_t in, uint64_t *addr)
+{
+    PlatformVtd *v = platform_vtd_for(ir->p, rid);
     if (!v) {
         return false;
     }
-    uint64_t rta = vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8);
-    bool scalable = ((rta >> 10) & 3) == 1;
-    rta &= ~UINT64_C(0xfff);
-    uint8_t bus = (uint8_t)PCIE_BUS(t->requester_id), devfn = (uint8_t)t->requester_id;
-    uint64_t root = rta + 16u * bus;
-    if (s->entry == INJECT_ENTRY_ROOT) {
-        *addr = root + 8u * (s->bit / 64);
-        *what = "root entry";
+    uint64_t rtaddr = vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8);
+    bool sm = vtd_RTADDR_TTM(rtaddr) == 1;
+    uint8_t bus = (uint8_t)PCIE_BUS(rid), devfn = (uint8_t)rid;
+    uint64_t root = (vtd_RTADDR_RTA(rtaddr) << 12) + (uint64_t)VTD_ROOT_ENTRY_SIZE * bus;
+    if (e == INJECT_ENTRY_ROOT) {
+        *addr = root;
         return true;
     }
-    uint64_t re = 0;
-    addr_space_read(ir->p->mem, root + (scalable && devfn >= 128 ? 8 : 0), 8, &re);
-    if (!(re & 1)) {
-        return false;
-    }
-    uint64_t ctx = (re & BITFLIP_PTE_ADDR_MASK) + (scalable ? 32u * (devfn & 0x7f) : 16u * devfn);
-    if (s->entry == INJECT_ENTRY_CONTEXT) {
-        if (!scalable && s->bit >= 128) {
-            return false;   /* legacy context entries are 128 bits */
+    VtdRootEntry re = { { ld64(ir, root), ld64(ir, root + 8) } };
+    if (!sm) {
+        if (!vtd_re_P(&re)) {
+            return false;
         }
-        *addr = ctx + 8u * (s->bit / 64);
-        *what = "context entry";
-        return true;
-    }
-    if (scalable) {
-        return false;   /* PTE flips walk legacy second-stage tables only */
-    }
-    uint64_t lo = 0, hi = 0;
-    addr_space_read(ir->p->mem, ctx, 8, &lo);
-    addr_space_read(ir->p->mem, ctx + 8, 8, &hi);
-    if (!(lo & 1) || ((lo >> 2) & 3) == 2) {
-        return false;   /* not present or pass-through: no paging entry is read */
-    }
-    unsigned levels = (unsigned)(hi & 7) + 2;
-    uint64_t table = lo & BITFLIP_PTE_ADDR_MASK;
-    for (unsigned l = levels; l >= 1; l--) {
-        uint64_t pa = table + 8 * ((t->addr >> (12 + 9 * (l - 1))) & 0x1ff), pte = 0;
-        addr_space_read(ir->p->mem, pa, 8, &pte);
-        if (l == 1 || !(pte & 3) || (pte & (1u << 7))) {
-            *addr = pa;
-            *what = "paging entry";
+        uint64_t ctx = (vtd_re_CTP(&re) << 12) + (uint64_t)VTD_CONTEXT_ENTRY_SIZE * devfn;
+        if (e == INJECT_ENTRY_CONTEXT) {
+            *addr = ctx;
             return true;
         }
-        table = pte & BITFLIP_PTE_ADDR_MASK;
+        VtdContextEntry ce = { { ld64(ir, ctx), ld64(ir, ctx + 8) } };
+        if (e != INJECT_ENTRY_PTE || !vtd_ce_P(&ce) || vtd_ce_TT(&ce) == VTD_TT_PASSTHROUGH) {
+            return false;   /* no PASID or first-stage tables in legacy mode */
+        }
+        *addr = walk_paging(ir, vtd_ce_SLPTPTR(&ce) << 12, (unsigned)vtd_ce_AW(&ce) + 2, in, false);
+        return true;
+    }
+    bool upper = devfn >= 128;
+    if (!(upper ? vtd_sre_UP(&re) : vtd_sre_LP(&re))) {
+        return false;
+    }
+    uint64_t ctx = ((upper ? vtd_sre_UCTP(&re) : vtd_sre_LCTP(&re)) << 12) +
+                   (uint64_t)VTD_SM_CONTEXT_ENTRY_SIZE * (devfn & 0x7f);
+    if (e == INJECT_ENTRY_CONTEXT) {
+        *addr = ctx;
+        return true;
+    }
+    VtdSmContextEntry ce;
+    for (unsigned i = 0; i < 4; i++) {
+        ce.val[i] = ld64(ir, ctx + 8 * i);
+    }
+    if (!vtd_sce_P(&ce)) {
+        return false;
+    }
+    uint32_t p = pasid_present ? pasid : (uint32_t)vtd_sce_RID_PASID(&ce);
+    uint64_t dir = (vtd_sce_PASIDDIRPTR(&ce) << 12) + (uint64_t)VTD_PASID_DIR_ENTRY_SIZE * (p >> 6);
+    if (e == INJECT_ENTRY_PASID_DIR) {
+        *addr = dir;
+        return true;
+    }
+    VtdPasidDirEntry de = { { ld64(ir, dir) } };
+    if (!vtd_pdire_P(&de)) {
+        return false;
+    }
+    uint64_t pa = (vtd_pdire_SMPTBLPTR(&de) << 12) + (uint64_t)VTD_PASID_ENTRY_SIZE * (p & 63);
+    if (e == INJECT_ENTRY_PASID) {
+        *addr = pa;
+        return true;
+    }
+    VtdPasidEntry pe;
+    for (unsigned i = 0; i < 8; i++) {
+        pe.val[i] = ld64(ir, pa + 8 * i);
+    }
+    if (!vtd_pe_P(&pe)) {
+        return false;
+    }
+    unsigned pgtt = (unsigned)vtd_pe_PGTT(&pe);
+    if (e == INJECT_ENTRY_PTE && pgtt == VTD_PGTT_SECOND_STAGE) {
+        *addr = walk_paging(ir, vtd_pe_SSPTPTR(&pe) << 12, (unsigned)vtd_pe_AW(&pe) + 2, in, false);
+        return true;
+    }
+    if (e == INJECT_ENTRY_FS_PTE && pgtt == VTD_PGTT_FIRST_STAGE) {
+        *addr = walk_paging(ir, vtd_pe_FSPTPTR(&pe) << 12, vtd_pe_FSPM(&pe) == 1 ? 5 : 4, in, true);
+        return true;
     }
     return false;
+}
+
+/*
+ * The IRTE a remappable-format MSI (@addr, @data) of @rid selects while
+ * the unit has interrupt remapping enabled (VT-d 4.x 5.1.2: handle, plus
+ * the subhandle with SHV).  FALSE for compatibility-format interrupts.
+ */
+static bool irte_locate(InjectRun *ir, uint16_t rid, uint64_t addr, uint32_t data, uint64_t *pa)
+{
+    PlatformVtd *v = platform_vtd_for(ir->p, rid);
+    uint64_t irta;
+    bool ire;
+    if (!v) {
+        return false;
+    }
+    vtd_unit_ir_state(v->unit, &irta, &ire, NULL);
+    VtdMsiAddr ma = { { addr } };
+    VtdMsiData md = { { data } };
+    if (!ire || !vtd_msi_IF(&ma)) {
+        return false;
+    }
+    uint64_t index = vtd_msi_HANDLE(&ma) | (vtd_msi_HANDLE_15(&ma) << 15);
+    if (vtd_msi_SHV(&ma)) {
+        index = (index + vtd_msi_SUBHANDLE(&md)) & 0xffff;
+    }
+    *pa = (vtd_IRTA_IRTA(irta) << 12) + (uint64_t)VTD_IRTE_SIZE * index;
+    return true;
+}
+
+/* The host address of the entry (@size bytes) @s names for @t, or FALSE. */
+static bool entry_target(InjectRun *ir, const InjectSpec *s, const PcieTlp *t, uint64_t *addr, unsigned *size)
+{
+    *size = s->entry == INJECT_ENTRY_PADDR ? 8 : entry_info[s->entry].bits / 8;
+    if (s->entry == INJECT_ENTRY_PADDR) {
+        *addr = s->paddr;
+        return true;
+    }
+    if (s->entry == INJECT_ENTRY_IRTE) {
+        return false;   /* read on interrupt requests: see hook_msi */
+    }
+    if (!entry_locate(ir, s->entry, t->requester_id, t->pasid_present, t->pasid, t->addr, addr)) {
+        return false;
+    }
+    if (s->entry == INJECT_ENTRY_CONTEXT) {
+        PlatformVtd *v = platform_vtd_for(ir->p, t->requester_id);
+        if (vtd_RTADDR_TTM(vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8)) != 1) {
+            *size = VTD_CONTEXT_ENTRY_SIZE;   /* legacy context entries are 128 bits */
+        }
+    }
+    return true;
+}
+
+/* Flips bit @bit of the entry at @entry (@size bytes) until flip_restore(); FALSE if outside it. */
+static bool flip_arm(InjectRun *ir, const InjectSpec *s, uint64_t entry, unsigned size, const char *for_what)
+{
+    if (s->bit >= size * 8 || ir->flip_pending) {
+        return false;
+    }
+    uint64_t addr = entry + 8u * (s->bit / 64), old = ld64(ir, addr);
+    uint64_t flipped = old ^ (UINT64_C(1) << (s->bit % 64));
+    addr_space_write(ir->p->mem, addr, 8, flipped);
+    ir->flip_pending = true;
+    ir->flip_addr = addr;
+    ir->flip_old = old;
+    note(ir, s->cls, "bit %u of the %s at 0x%" G_GINT64_MODIFIER "x (0x%016" G_GINT64_MODIFIER
+         "x -> 0x%016" G_GINT64_MODIFIER "x) for %s", s->bit, entry_info[s->entry].what, (guint64)addr,
+         (guint64)old, (guint64)flipped, for_what);
+    return true;
 }
 
 static void flip_restore(InjectRun *ir)
@@ -540,13 +694,23 @@ static void flip_restore(InjectRun *ir)
     }
 }
 
+/* The end of a request: restores a flipped bit, disarms a table read error. */
+static void request_end(InjectRun *ir)
+{
+    flip_restore(ir);
+    ir->rderr_pending = false;
+    ir->in_request = false;
+}
+
 static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *status);
 
 static bool hook_rc_before(void *opaque, PcieTlp *t, void *data, PcieCplStatus *status)
 {
     InjectRun *ir = opaque;
+    ir->in_request = true;
+    ir->cur = *t;
     if (rc_before(ir, t, data, status)) {
-        flip_restore(ir);   /* completed here: rc_after will not run */
+        request_end(ir);   /* completed here: rc_after will not run */
         return true;
     }
     return false;
@@ -558,27 +722,29 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
         InjectClass c = a->spec->cls;
-        if (c > INJECT_BITFLIP ||
+        if ((c > INJECT_BITFLIP && c != INJECT_TABLE_READ_ERROR) ||
             !match_req(a, t->requester_id, t->pasid_present, t->pasid, t->addr, t->length, write)) {
             continue;
         }
-        if (c == INJECT_BITFLIP) {
+        if (c == INJECT_BITFLIP || c == INJECT_TABLE_READ_ERROR) {
             uint64_t addr;
-            const char *what;
-            if (ir->flip_pending || !flip_target(ir, a->spec, t, &addr, &what) || !trigger(ir, a)) {
+            unsigned size;
+            if ((c == INJECT_BITFLIP ? ir->flip_pending : ir->rderr_pending) ||
+                !entry_target(ir, a->spec, t, &addr, &size) ||
+                (c == INJECT_BITFLIP && a->spec->bit >= size * 8) || !trigger(ir, a)) {
                 continue;
             }
-            uint64_t old = 0;
-            addr_space_read(ir->p->mem, addr, 8, &old);
-            addr_space_write(ir->p->mem, addr, 8, old ^ (UINT64_C(1) << (a->spec->bit % 64)));
-            ir->flip_pending = true;
-            ir->flip_addr = addr;
-            ir->flip_old = old;
             g_autoptr(GString) d = g_string_new(NULL);
             tlp_words(t, d);
-            note(ir, c, "bit %u of the %s at 0x%" G_GINT64_MODIFIER "x (0x%016" G_GINT64_MODIFIER
-                 "x -> 0x%016" G_GINT64_MODIFIER "x) for %s", a->spec->bit, what, (guint64)addr,
-                 (guint64)old, (guint64)(old ^ (UINT64_C(1) << (a->spec->bit % 64))), d->str);
+            if (c == INJECT_BITFLIP) {
+                flip_arm(ir, a->spec, addr, size, d->str);
+                continue;
+            }
+            ir->rderr_pending = true;
+            ir->rderr_lo = addr;
+            ir->rderr_hi = addr + size;
+            note(ir, c, "access error on reads of the %s at 0x%" G_GINT64_MODIFIER "x (%u bytes) for %s",
+                 entry_info[a->spec->entry].what, (guint64)addr, size, d->str);
             continue;
         }
         if (!trigger(ir, a)) {
@@ -631,7 +797,7 @@ static void hook_rc_after(void *opaque, PcieTlp *t, void *data, PcieCplStatus *s
 {
     InjectRun *ir = opaque;
     (void)data;
-    flip_restore(ir);
+    request_end(ir);
     if (t->at == PCIE_AT_TRANSLATION_REQUEST || !tlp_is_write(t) || *status != PCIE_CPL_SC ||
         (t->addr >= MSI_ADDR_LO && t->addr < MSI_ADDR_HI)) {
         return;
@@ -657,6 +823,18 @@ static unsigned hook_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t dat
     InjectRun *ir = opaque;
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
+        uint64_t irte;
+        if (a->spec->cls != INJECT_BITFLIP || a->spec->entry != INJECT_ENTRY_IRTE || ir->flip_pending ||
+            !match_req(a, rid, false, 0, addr, 4, true) || a->spec->has_pasid ||
+            !irte_locate(ir, rid, addr, data, &irte) || !trigger(ir, a)) {
+            continue;
+        }
+        g_autofree char *d = g_strdup_printf("MSI rid=%02x:%02x.%x addr=0x%" G_GINT64_MODIFIER "x data=0x%x",
+                                             PCIE_BUS(rid), PCIE_DEV(rid), PCIE_FN(rid), (guint64)addr, data);
+        flip_arm(ir, a->spec, irte, VTD_IRTE_SIZE, d);
+    }
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
         InjectClass c = a->spec->cls;
         if ((c != INJECT_MSI_LOST && c != INJECT_MSI_DUP) || !match_req(a, rid, false, 0, addr, 4, true) ||
             (a->spec->has_pasid) || !trigger(ir, a)) {
@@ -668,6 +846,43 @@ static unsigned hook_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t dat
         return c == INJECT_MSI_LOST ? 0 : 2;
     }
     return 1;
+}
+
+/* The MSI was delivered (or not): a flipped IRTE bit is restored. */
+static void hook_msi_done(void *opaque)
+{
+    flip_restore(opaque);
+}
+
+/*
+ * The walker's table accesses (models/vtd/vtd_xlate.h VtdXlateMemFilter):
+ * a read inside an armed table-read-error entry fails; an A/D write-back
+ * during a request matching an ad-writeback entry fails when it triggers.
+ */
+static bool hook_table_access(void *opaque, uint64_t addr, bool write)
+{
+    InjectRun *ir = opaque;
+    if (!write) {
+        return ir->rderr_pending && addr >= ir->rderr_lo && addr < ir->rderr_hi;
+    }
+    if (!ir->in_request) {
+        return false;
+    }
+    const PcieTlp *t = &ir->cur;
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        if (a->spec->cls != INJECT_AD_WRITEBACK ||
+            !match_req(a, t->requester_id, t->pasid_present, t->pasid, t->addr, t->length, tlp_is_write(t)) ||
+            !trigger(ir, a)) {
+            continue;
+        }
+        g_autoptr(GString) d = g_string_new(NULL);
+        tlp_words(t, d);
+        note(ir, a->spec->cls, "A/D write-back to the paging entry at 0x%" G_GINT64_MODIFIER "x failed for %s",
+             (guint64)addr, d->str);
+        return true;
+    }
+    return false;
 }
 
 static bool hook_devtlb_timeout(void *opaque, uint16_t sid, uint64_t addr)
@@ -873,8 +1088,9 @@ static void rh_platform_ready(void *opaque, EmuSim *sim)
     ir->p = platform_get(sim);
     ir->hooks = (InjectHooks){ .opaque = ir, .rc_before = hook_rc_before, .rc_after = hook_rc_after,
                                .msi = hook_msi, .devtlb_timeout = hook_devtlb_timeout,
-                               .qi_filter = hook_qi_filter };
-    emu_sim_attach(sim, INJECT_HOOKS_NAME, &ir->hooks, NULL);
+                               .qi_filter = hook_qi_filter, .msi_done = hook_msi_done,
+                               .table_access = hook_table_access };
+    platform_attach_inject(ir->p, &ir->hooks);
     for (guint i = 0; !ir->golden && ir->cli_specs && i < ir->cli_specs->len; i++) {
         GError *err = NULL;
         if (!arm(ir, g_ptr_array_index(ir->cli_specs, i), &err)) {

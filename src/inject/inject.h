@@ -22,11 +22,13 @@
  *   not-fired  the trigger never matched.
  *
  * What is modelled: completion faults on device requests at the root
- * complex, bit flips in legacy/scalable root and context entries and in
- * legacy second-stage paging entries as the hardware reads them (the bit
- * is flipped in host memory right before the matching request and
- * restored right after: a transient corruption of what the walker reads;
- * cached copies keep whatever was read), dropped IOTLB invalidations
+ * complex, bit flips in root, context, PASID-directory, PASID-table,
+ * second- and first-stage paging entries and IRTEs as the hardware reads
+ * them (the bit is flipped in host memory right before the matching
+ * request or MSI and restored right after: a transient corruption of what
+ * the unit reads; cached copies keep whatever was read), access errors on
+ * the walker's reads of those entries (table-read-error) and failed A/D
+ * write-backs (ad-writeback), through the unit's table filter, dropped IOTLB invalidations
  * (`flush` events), lost and duplicated MSIs, page-request queue
  * overflow, device-TLB invalidation timeouts (ITE), and invalidation
  * descriptors lost, delayed or reordered inside the unit's queue (chosen
@@ -57,7 +59,9 @@
     X(DEVTLB_TIMEOUT, "devtlb-timeout", "device-TLB invalidation never answered (ITE)") \
     X(DROP_DESC, "drop-desc", "invalidation descriptor lost inside the queue (no effect)") \
     X(DELAY_DESC, "delay-desc", "invalidation descriptor executed a time after it was fetched") \
-    X(REORDER_DESC, "reorder-desc", "invalidation descriptor executed after the next N descriptors")
+    X(REORDER_DESC, "reorder-desc", "invalidation descriptor executed after the next N descriptors") \
+    X(TABLE_READ_ERROR, "table-read-error", "access error on the hardware's read of a table entry") \
+    X(AD_WRITEBACK, "ad-writeback", "failed Accessed/Dirty write-back of a paging entry")
 
 typedef enum InjectClass {
 #define INJECT_X(id, name, desc) INJECT_##id,
@@ -66,10 +70,24 @@ typedef enum InjectClass {
     INJECT__COUNT
 } InjectClass;
 
+/*
+ * The table entries bitflip and table-read-error name:
+ * X(id, option value, size in bits, name in reports).  INJECT_ENTRY_PADDR
+ * (entry=ADDR, one 64-bit word at a host address) follows the list.
+ */
+#define INJECT_ENTRIES(X)                                                  \
+    X(ROOT, "root", 128, "root entry")                                     \
+    X(CONTEXT, "context", 256, "context entry")                            \
+    X(PASID_DIR, "pasid-dir", 64, "PASID-directory entry")                 \
+    X(PASID, "pasid", 512, "PASID-table entry")                            \
+    X(PTE, "pte", 64, "paging entry")                                      \
+    X(FS_PTE, "fs-pte", 64, "first-stage paging entry")                    \
+    X(IRTE, "irte", 128, "IRTE")
+
 typedef enum InjectEntry {
-    INJECT_ENTRY_ROOT = 0,    /* root (or scalable-mode root) entry of the requester's bus */
-    INJECT_ENTRY_CONTEXT,     /* context entry of the requester */
-    INJECT_ENTRY_PTE,         /* legacy second-stage leaf (or not-present) paging entry */
+#define INJECT_ENTRY_X(id, name, bits, what) INJECT_ENTRY_##id,
+    INJECT_ENTRIES(INJECT_ENTRY_X)
+#undef INJECT_ENTRY_X
     INJECT_ENTRY_PADDR,       /* the 64-bit word at a given host address */
 } InjectEntry;
 

@@ -42,6 +42,15 @@ typedef struct InjectHooks {
     void (*rc_after)(void *opaque, PcieTlp *tlp, void *data, PcieCplStatus *status);
     /* An MSI about to be routed: how many times to deliver it (0 lost, 1, 2 duplicated). */
     unsigned (*msi)(void *opaque, uint16_t rid, uint64_t addr, uint32_t data);
+    /* The MSI of the last msi() call has been delivered (or not). */
+    void (*msi_done)(void *opaque);
+    /*
+     * A table access of a unit's translation walker (a read, or an A/D
+     * write-back with @write): true = it fails (models/vtd/vtd_xlate.h
+     * VtdXlateMemFilter).  Installed in the units by platform_attach_inject()
+     * only when set; the hot path without an injector is one NULL check.
+     */
+    bool (*table_access)(void *opaque, uint64_t addr, bool write);
     /* A device-TLB invalidation request to @sid: true = the device never answers (ITE). */
     bool (*devtlb_timeout)(void *opaque, uint16_t sid, uint64_t addr);
     /*

@@ -539,6 +539,22 @@ static VtdQiVerdict vtd_qi_filter(void *opaque, const VtdInvDesc *d)
     return v;
 }
 
+/* Fault injection: the walker's table accesses (installed by platform_attach_inject). */
+static bool vtd_table_filter(void *opaque, uint64_t addr, bool write)
+{
+    InjectHooks *ih = opaque;
+    return ih->table_access(ih->opaque, addr, write);
+}
+
+void platform_attach_inject(Platform *p, InjectHooks *ih)
+{
+    emu_sim_attach(p->sim, INJECT_HOOKS_NAME, ih, NULL);
+    for (guint i = 0; i < p->vtd->len; i++) {
+        PlatformVtd *v = g_ptr_array_index(p->vtd, i);
+        vtd_unit_set_table_filter(v->unit, ih->table_access ? vtd_table_filter : NULL, ih);
+    }
+}
+
 /* Device-TLB invalidations from a unit become ATS Invalidate Requests. */
 static VtdDevtlbStatus vtd_devtlb_inv(void *opaque, const VtdDevtlbInv *req)
 {
