@@ -652,7 +652,7 @@ static const char *const endpoint_keys[] = {
     "sriov-vf-bar3", "sriov-vf-bar4", "sriov-vf-bar5", NULL
 };
 static const char *const port_keys[] = {
-    "type", "bdf", "parent", "vendor", "device", "acs", "acs-cap", "downstream", NULL
+    "type", "bdf", "parent", "vendor", "device", "acs", "acs-cap", "downstream", "aer", NULL
 };
 static const char *const edu_keys[] = { "type", "bdf", "parent", NULL };
 static const char *const ioat_keys[] = { "type", "bdf", "parent", "xfercap", "channels", NULL };
@@ -819,7 +819,7 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
     bool is_switch = !strcmp(type, "switch");
     PcieFn *parent;
     uint8_t devfn;
-    bool acs = false;
+    bool acs = false, aer = false;
     uint64_t acs_cap = 0x1f, down = 0;
     /* QEMU's generic root port and the TI XIO3130 switch ports QEMU models */
     uint16_t vendor = is_switch ? 0x104c : 0x1b36;
@@ -828,6 +828,7 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
         !pf_u16_key(pf, group, "vendor", &vendor, error) ||
         !pf_u16_key(pf, group, "device", &device, error) ||
         !pf_bool(pf, group, "acs", &acs, error) ||
+        !pf_bool(pf, group, "aer", &aer, error) ||
         !pf_u64(pf, group, "acs-cap", &acs_cap, 0x7f, error) ||
         !pf_u64(pf, group, "downstream", &down, 32, error)) {
         return FALSE;
@@ -855,6 +856,9 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
     if (acs && !is_switch) {
         pcie_cap_acs_init(fn, (uint16_t)acs_cap);
     }
+    if (aer) {
+        pcie_cap_aer_init(fn);
+    }
     for (unsigned i = 0; i < down; i++) {
         PcieFn *dp = pcie_fn_new(p->fabric, fn, (uint8_t)(i << 3), PCIE_KIND_SWITCH_DOWN,
                                  vendor, (uint16_t)(vendor == 0x104c ? 0x8233 : device), 0x060400,
@@ -866,6 +870,9 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
         }
         if (acs) {
             pcie_cap_acs_init(dp, (uint16_t)acs_cap);
+        }
+        if (aer) {
+            pcie_cap_aer_init(dp);
         }
         g_autofree char *dname = g_strdup_printf("%s.%u", name, i);
         pcie_fn_set_name(dp, dname);
