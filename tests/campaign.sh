@@ -111,6 +111,20 @@ ad-writeback          2          0       0         2     0     0      0   100.0%
 EOF
 diff -u "$T/texpected.txt" "$T/tmerged.txt" || fail "tables merged report"
 
+# completion and link faults where the functions have AER
+"$V" campaign plan "$top_srcdir/traces/campaigns/aer.ini" -o "$T/r" > /dev/null
+out=$("$V" campaign run "$T/r" -j2)
+[ "$out" = "campaign: 0 shards already done, 8 run, 0 failed" ] || fail "aer run: $out"
+"$V" campaign merge "$T/r" | tail -n +2 > "$T/rmerged.txt"
+cat > "$T/rexpected.txt" <<'EOF'
+class            shards  not-fired  masked  detected   sdc  hang  error  coverage
+poison                2          0       0         2     0     0      0   100.0%
+timeout               2          0       0         2     0     0      0   100.0%
+link-error            4          0       0         4     0     0      0   100.0%
+EOF
+diff -u "$T/rexpected.txt" "$T/rmerged.txt" || fail "aer merged report"
+grep -q '"correctable_status" : 64' "$T"/r/results/00004.json || fail "aer result: $(cat "$T"/r/results/00004.json)"
+
 if command -v sbatch > /dev/null 2>&1 && command -v sinfo > /dev/null 2>&1 && sinfo > /dev/null 2>&1; then
     echo "campaign.sh: Slurm found, but the job-array test is not automated yet (docs/campaign.sbatch)"
 fi

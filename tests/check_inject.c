@@ -19,6 +19,7 @@
 #define QI TEST_SRC_PATH("traces/campaigns/qi.trace")
 #define IRQ TEST_SRC_PATH("traces/campaigns/irq.trace")
 #define SMPASID TEST_SRC_PATH("traces/scalable-pasid.trace")
+#define AER TEST_SRC_PATH("traces/campaigns/aer.trace")
 
 /* Runs @trace with the one spec @spec (or none); the result's text report in *@text. */
 static InjectResult *run(const char *trace, const char *spec, char **text)
@@ -427,6 +428,64 @@ START_TEST(test_ad_writeback)
 }
 END_TEST
 
+/*
+ * AER status on aer.trace (root port 00:1c.0 and endpoint 01:00.0 with AER;
+ * request 3 is blocked by the IOMMU in both runs, which the root port logs
+ * as UR + Advisory Non-Fatal).
+ */
+START_TEST(test_aer_status)
+{
+    /* the golden run's own UR */
+    expect_run(AER, "ur pasid=7", INJECT_NOT_FIRED, INJECT_UR, 0,
+               "golden:     AER 00:1c.0: Uncorrectable Error Status 0x00100000, Correctable Error Status 0x00002000");
+    /* completer-detected: CA on a posted write (no advisory case) at the root port */
+    expect_run(AER, "ca op=write", INJECT_DETECTED, INJECT_CA, 1,
+               "injected:   AER 00:1c.0: Uncorrectable Error Status 0x00108000, Correctable Error Status 0x00002000");
+    /* requester-detected: Completion Timeout, Poisoned TLP Received */
+    expect_run(AER, "timeout op=read", INJECT_DETECTED, INJECT_TIMEOUT, 1,
+               "injected:   AER 01:00.0: Uncorrectable Error Status 0x00004000, Correctable Error Status 0x00000000");
+    expect_run(AER, "poison op=read", INJECT_DETECTED, INJECT_POISON, 1,
+               "injected:   AER 01:00.0: Uncorrectable Error Status 0x00001000, Correctable Error Status 0x00000000");
+    /* a poisoned write: the completer (root port) logs it */
+    expect_run(AER, "poison op=write", INJECT_DETECTED, INJECT_POISON, 1,
+               "injected:   AER 00:1c.0: Uncorrectable Error Status 0x00101000, Correctable Error Status 0x00002000");
+    /* link errors: the receiver's Correctable Error Status, data unaffected */
+    expect_run(AER, "link-error kind=bad-tlp", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "AER of 01:00.0: Correctable Error Status 0x00000040, golden run 0x00000000 (Bad TLP)");
+    expect_run(AER, "link-error kind=bad-dllp nth=2", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "Bad DLLP on the link of MWr rid=01:00.0 addr=0x11000 len=8: logged in the Correctable Error Status of 01:00.0");
+    expect_run(AER, "link-error kind=replay-rollover side=port", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "AER of 00:1c.0: Correctable Error Status 0x00002100, golden run 0x00002000 (REPLAY_NUM Rollover)");
+    expect_run(AER, "link-error kind=receiver count=0", INJECT_DETECTED, INJECT_LINK_ERROR, 3,
+               "(Receiver Error)");
+    expect_run(AER, "link-error kind=replay-timeout", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "(Replay Timer Timeout)");
+    /* no AER capability: nobody can see it */
+    expect_run(BASIC, "link-error kind=bad-tlp", INJECT_MASKED, INJECT_LINK_ERROR, 1,
+               "Bad TLP on the link of MRd rid=00:01.0 addr=0x10000 len=8: not logged (no AER capability) by 00:01.0");
+    {
+        char *text;
+        InjectResult *r = run(AER, "link-error kind=bad-tlp", &text);
+        GString *j = g_string_new(NULL);
+        inject_result_json(r, j);
+        ck_assert_msg(strstr(j->str, "\"function\" : \"01:00.0\",\n"), "%s", j->str);
+        ck_assert_msg(strstr(j->str, "\"correctable_status\" : 64"), "%s", j->str);
+        g_string_free(j, TRUE);
+        inject_result_free(r);
+        g_free(text);
+    }
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("link-error", &err));
+    ck_assert_msg(strstr(err->message, "link-error needs kind="), "%s", err->message);
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("link-error kind=cosmic-ray", &err));
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur kind=bad-tlp", &err));
+    ck_assert_str_eq(err->message, "inject: kind= and side= only apply to link-error");
+    g_clear_error(&err);
+}
+END_TEST
+
 START_TEST(test_triggers)
 {
     /* address, requester and op filters */
@@ -584,6 +643,7 @@ static Suite *suite_inject(void)
     tcase_add_test(tc, test_table_read_errors);
     tcase_add_test(tc, test_bitflips_scalable_and_irte);
     tcase_add_test(tc, test_ad_writeback);
+    tcase_add_test(tc, test_aer_status);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_inline_plan);
     tcase_add_test(tc, test_deterministic_json);

@@ -156,6 +156,15 @@ static const char *desc_name(unsigned code)
 
 static const struct {
     const char *name;
+    uint32_t bit;
+} link_kinds[] = {
+#define LINK_X(name, cor) { name, PCIE_AER_COR_##cor },
+    INJECT_LINK_KINDS(LINK_X)
+#undef LINK_X
+};
+
+static const struct {
+    const char *name;
     unsigned bits;
     const char *what;
 } entry_info[] = {
@@ -171,7 +180,7 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
         return spec_fail(error, "usage: inject CLASS [time=T] [nth=N] [prob=P seed=S] [count=K] "
                                 "[dev=D] [pasid=N] [addr=LO-HI|LO+SIZE] [op=read|write] "
                                 "[entry=root|context|pasid-dir|pasid|pte|fs-pte|irte|ADDR] [bit=N] [desc=TYPE] [did=N] [sid=BDF] "
-                                "[delay=TIME] [by=N]");
+                                "[delay=TIME] [by=N] [kind=K] [side=device|port]");
     }
     int c = inject_class_parse(words[0]);
     if (c < 0) {
@@ -264,13 +273,24 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
             bool rel;
             ok = trace_parse_time(t, &s->delay, &rel) && !rel;
             s->has_delay = true;
+        } else if (!strcmp(k, "kind")) {
+            s->link_cor = 0;
+            for (unsigned j = 0; j < G_N_ELEMENTS(link_kinds); j++) {
+                if (!strcmp(v, link_kinds[j].name)) {
+                    s->link_cor = link_kinds[j].bit;
+                }
+            }
+            ok = s->link_cor != 0;
+        } else if (!strcmp(k, "side")) {
+            ok = !strcmp(v, "device") || !strcmp(v, "port");
+            s->link_port = !strcmp(v, "port");
         } else if (!strcmp(k, "by")) {
             ok = trace_parse_u64(v, &x) && x >= 1 && x <= 65536;
             s->by = (unsigned)x;
         } else {
             inject_spec_free(s);
             return spec_fail(error, "unknown option '%s' (time nth prob seed count dev sid pasid addr op entry bit "
-                                    "desc did delay by)", k);
+                                    "desc did delay by kind side)", k);
         }
         if (!ok) {
             inject_spec_free(s);
@@ -305,6 +325,12 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
     if (bad) {
         inject_spec_free(s);
         return spec_fail(error, "%s", bad);
+    }
+    if ((s->cls == INJECT_LINK_ERROR) != (s->link_cor != 0) || (s->link_port && s->cls != INJECT_LINK_ERROR)) {
+        bool lk = s->cls == INJECT_LINK_ERROR;
+        inject_spec_free(s);
+        return spec_fail(error, lk ? "link-error needs kind=receiver|bad-tlp|bad-dllp|replay-rollover|replay-timeout"
+                                   : "kind= and side= only apply to link-error");
     }
     if (s->cls == INJECT_REORDER_DESC && !s->by) {
         s->by = 1;
@@ -704,6 +730,31 @@ static void request_end(InjectRun *ir)
 
 static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *status);
 
+/*
+ * A corrected link error while @t crossed the requester's link: the data
+ * link layer replays the TLP, so the data is unaffected; the receiver
+ * logs the error in its Correctable Error Status (the device, or with
+ * side=port the port above it), when it has an AER capability.
+ */
+static void link_error(InjectRun *ir, Arm *a, const PcieTlp *t)
+{
+    PcieFn *fn = pcie_fabric_find(ir->p->fabric, t->requester_id);
+    if (fn && a->spec->link_port) {
+        fn = pcie_fn_parent(fn);
+    }
+    if (!fn || !trigger(ir, a)) {
+        return;
+    }
+    unsigned bit = (unsigned)g_bit_nth_lsf(a->spec->link_cor, -1);
+    bool logged = pcie_fn_aer_log(fn, 0, a->spec->link_cor);
+    uint16_t rid = pcie_fn_rid(fn);
+    g_autoptr(GString) d = g_string_new(NULL);
+    tlp_words(t, d);
+    note(ir, a->spec->cls, "%s on the link of %s: %s %02x:%02x.%x", pcie_aer_error_name(true, bit), d->str,
+         logged ? "logged in the Correctable Error Status of" : "not logged (no AER capability) by",
+         PCIE_BUS(rid), PCIE_DEV(rid), PCIE_FN(rid));
+}
+
 static bool hook_rc_before(void *opaque, PcieTlp *t, void *data, PcieCplStatus *status)
 {
     InjectRun *ir = opaque;
@@ -722,8 +773,12 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
         InjectClass c = a->spec->cls;
-        if ((c > INJECT_BITFLIP && c != INJECT_TABLE_READ_ERROR) ||
+        if ((c > INJECT_BITFLIP && c != INJECT_TABLE_READ_ERROR && c != INJECT_LINK_ERROR) ||
             !match_req(a, t->requester_id, t->pasid_present, t->pasid, t->addr, t->length, write)) {
+            continue;
+        }
+        if (c == INJECT_LINK_ERROR) {
+            link_error(ir, a, t);
             continue;
         }
         if (c == INJECT_BITFLIP || c == INJECT_TABLE_READ_ERROR) {
@@ -764,13 +819,14 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
             return true;
         case INJECT_POISON:
             ir->aer_logged++;
+            t->poisoned = true;   /* the receiver logs it (src/pcie/dma.c) */
             if (write) {
                 /* the completer receives poisoned data: it logs and drops the write */
                 *status = PCIE_CPL_SC;
                 note(ir, c, "poisoned write dropped by the completer (AER POISON_TLP) for %s", d->str);
                 return true;
             }
-            t->poisoned = true;   /* the completion comes back with EP=1; see rc_after */
+            /* the completion comes back with EP=1 */
             note(ir, c, "poisoned completion (EP=1, AER POISON_TLP at the receiver) for %s", d->str);
             return false;
         case INJECT_TIMEOUT:
@@ -780,6 +836,7 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
                 return true;
             }
             *status = PCIE_CPL_CA;
+            t->cpl_timeout = true;   /* the requester logs Completion Timeout (src/pcie/dma.c) */
             if (data) {
                 memset(data, 0xff, t->length);
             }
@@ -1193,8 +1250,15 @@ static void rh_request_done(void *opaque, const ReplayRequestInfo *info)
 typedef struct RunSummary {
     uint64_t requests, faults_recorded, error_status, irqs, pages;
     uint32_t inv_errors;      /* FSTS IQE|ITE|ICE of any unit at the end */
+    GArray *aer;              /* AerState of the functions with an AER capability, by fabric order */
     char *error;
 } RunSummary;
+
+/* One function's AER status at the end of a run. */
+typedef struct AerState {
+    uint16_t rid;
+    uint32_t uncor, cor;
+} AerState;
 
 struct InjectResult {
     char *trace;
@@ -1215,6 +1279,12 @@ void inject_result_free(InjectResult *r)
         g_ptr_array_free(r->log, TRUE);
         g_free(r->golden.error);
         g_free(r->injected.error);
+        if (r->golden.aer) {
+            g_array_free(r->golden.aer, TRUE);
+        }
+        if (r->injected.aer) {
+            g_array_free(r->injected.aer, TRUE);
+        }
         g_free(r);
     }
 }
@@ -1244,8 +1314,20 @@ static int cmp_u64(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
+static void aer_collect(PcieFn *fn, void *opaque)
+{
+    AerState st = { .rid = pcie_fn_rid(fn) };
+    if (pcie_fn_aer_status(fn, &st.uncor, &st.cor)) {
+        g_array_append_val((GArray *)opaque, st);
+    }
+}
+
 static void summarize(InjectRun *ir, RunSummary *s)
 {
+    s->aer = g_array_new(FALSE, FALSE, sizeof(AerState));
+    if (ir->p) {
+        pcie_fabric_foreach(ir->p->fabric, aer_collect, s->aer);
+    }
     s->requests = ir->reqs->len;
     s->faults_recorded = faults_recorded(ir->p);
     for (guint i = 0; i < ir->reqs->len; i++) {
@@ -1361,6 +1443,25 @@ static void classify(InjectResult *res, InjectRun *g, InjectRun *x)
             res->outcome = INJECT_DETECTED;
             g_string_append_printf(why, "request #%u (line %u) completed %s instead of SC", i + 1, b->line,
                                    pcie_cpl_status_name((PcieCplStatus)b->status));
+        }
+    }
+    for (guint i = 0; res->outcome == INJECT_NOT_FIRED && total && i < res->injected.aer->len; i++) {
+        /* an error logged in AER that the golden run did not log: software reading it sees it */
+        const AerState *b = &g_array_index(res->injected.aer, AerState, i);
+        const AerState *a = NULL;
+        for (guint j = 0; j < res->golden.aer->len; j++) {
+            if (g_array_index(res->golden.aer, AerState, j).rid == b->rid) {
+                a = &g_array_index(res->golden.aer, AerState, j);
+            }
+        }
+        uint32_t nu = b->uncor & ~(a ? a->uncor : 0), nc = b->cor & ~(a ? a->cor : 0);
+        if (nu || nc) {
+            unsigned bit = (unsigned)g_bit_nth_lsf(nu ? nu : nc, -1);
+            res->outcome = INJECT_DETECTED;
+            g_string_append_printf(why, "AER of %02x:%02x.%x: %s Error Status 0x%08x, golden run 0x%08x (%s)",
+                                   PCIE_BUS(b->rid), PCIE_DEV(b->rid), PCIE_FN(b->rid),
+                                   nu ? "Uncorrectable" : "Correctable", nu ? b->uncor : b->cor,
+                                   a ? (nu ? a->uncor : a->cor) : 0, pcie_aer_error_name(!nu, bit));
         }
     }
     if (res->outcome == INJECT_NOT_FIRED && total) {
@@ -1486,6 +1587,17 @@ void inject_result_text(const InjectResult *r, GString *out)
                                (guint64)s[k]->faults_recorded, (guint64)s[k]->irqs, (guint64)s[k]->pages,
                                s[k]->error ? ", stopped: " : "", s[k]->error ? s[k]->error : "");
     }
+    for (unsigned k = 0; k < 2; k++) {
+        /* functions whose AER status registers are not clear, only when there are any */
+        for (guint i = 0; s[k]->aer && i < s[k]->aer->len; i++) {
+            const AerState *a = &g_array_index(s[k]->aer, AerState, i);
+            if (a->uncor || a->cor) {
+                g_string_append_printf(out, "%-10s  AER %02x:%02x.%x: Uncorrectable Error Status 0x%08x, "
+                                       "Correctable Error Status 0x%08x\n", k ? "injected:" : "golden:",
+                                       PCIE_BUS(a->rid), PCIE_DEV(a->rid), PCIE_FN(a->rid), a->uncor, a->cor);
+            }
+        }
+    }
 }
 
 static void json_run(JsonBuilder *b, const char *name, const RunSummary *s)
@@ -1497,6 +1609,20 @@ static void json_run(JsonBuilder *b, const char *name, const RunSummary *s)
     json_member_int(b, "fault_records", (gint64)s->faults_recorded);
     json_member_int(b, "interrupts", (gint64)s->irqs);
     json_member_int(b, "pages_written", (gint64)s->pages);
+    json_builder_set_member_name(b, "aer");
+    json_builder_begin_array(b);
+    for (guint i = 0; s->aer && i < s->aer->len; i++) {
+        const AerState *a = &g_array_index(s->aer, AerState, i);
+        if (a->uncor || a->cor) {
+            g_autofree char *bdf = g_strdup_printf("%02x:%02x.%x", PCIE_BUS(a->rid), PCIE_DEV(a->rid), PCIE_FN(a->rid));
+            json_builder_begin_object(b);
+            json_member_string(b, "function", bdf);
+            json_member_int(b, "uncorrectable_status", a->uncor);
+            json_member_int(b, "correctable_status", a->cor);
+            json_builder_end_object(b);
+        }
+    }
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "error");
     if (s->error) {
         json_builder_add_string_value(b, s->error);

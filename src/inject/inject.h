@@ -9,7 +9,8 @@
  *
  *   detected   a fault record appeared that the golden run did not have,
  *              or an error completion (UR/CA/poisoned/timeout, PRQ
- *              overflow) reached the device;
+ *              overflow) reached the device, or a function's AER status
+ *              registers have a bit the golden run's do not;
  *   masked     every request's status, fault and read data, the
  *              interrupt stream and the memory of every written page are
  *              identical to the golden run;
@@ -32,7 +33,9 @@
  * (`flush` events), lost and duplicated MSIs, page-request queue
  * overflow, device-TLB invalidation timeouts (ITE), and invalidation
  * descriptors lost, delayed or reordered inside the unit's queue (chosen
- * by type and by their DID, address, SID and PASID fields).  Not
+ * by type and by their DID, address, SID and PASID fields), and corrected
+ * link errors logged in AER (the PCIe layer logs completion errors in the
+ * detecting function's AER capability, src/pcie/dma.c).  Not
  * modelled: see docs/fault-injection.md.
  *
  * Everything is deterministic: probabilities draw from a GRand seeded by
@@ -61,7 +64,19 @@
     X(DELAY_DESC, "delay-desc", "invalidation descriptor executed a time after it was fetched") \
     X(REORDER_DESC, "reorder-desc", "invalidation descriptor executed after the next N descriptors") \
     X(TABLE_READ_ERROR, "table-read-error", "access error on the hardware's read of a table entry") \
-    X(AD_WRITEBACK, "ad-writeback", "failed Accessed/Dirty write-back of a paging entry")
+    X(AD_WRITEBACK, "ad-writeback", "failed Accessed/Dirty write-back of a paging entry") \
+    X(LINK_ERROR, "link-error", "corrected link error logged in AER (data unaffected)")
+
+/*
+ * link-error kind=: X(option value, PcieAerCor bit name) - the correctable
+ * errors a link's receiver detects (PCIe Base 6.x 7.8.4.5).
+ */
+#define INJECT_LINK_KINDS(X)                 \
+    X("receiver", RCVR)                      \
+    X("bad-tlp", BAD_TLP)                    \
+    X("bad-dllp", BAD_DLLP)                  \
+    X("replay-rollover", REP_ROLL)           \
+    X("replay-timeout", REP_TIMER)
 
 typedef enum InjectClass {
 #define INJECT_X(id, name, desc) INJECT_##id,
@@ -128,6 +143,9 @@ typedef struct InjectSpec {
     bool has_delay;
     EmuTick delay;            /* delay-desc: ps from the fetch to the execution */
     unsigned by;              /* reorder-desc: descriptors fetched before it executes (default 1) */
+    /* link-error */
+    uint32_t link_cor;        /* the Correctable Error Status bit (kind=) */
+    bool link_port;           /* side=port: the downstream port above the device, not the device */
     char *text;               /* canonical text, for reports */
 } InjectSpec;
 
