@@ -19,8 +19,14 @@
  *
  * The injector never changes what the models do except at the points it
  * is asked to: an error completion instead of routing, a flipped bit for
- * the duration of one request, a skipped `flush`, a filled page request
- * queue, an MSI delivered zero or two times.
+ * the duration of one request (or MSI), a skipped `flush`, a filled page
+ * request queue, an MSI delivered zero or two times, an invalidation
+ * descriptor lost, deferred or held back (the unit's QI filter), a failed
+ * table read or A/D write-back (the unit's table filter, consulted only
+ * while this injector is attached), a correctable error logged in AER.
+ * Every entry it names (bitflip, table-read-error) is located by its own
+ * walk of the tables in memory (entry_locate), through the structure
+ * accessors of models/vtd/vtd_entries.h, as the hardware would find it.
  */
 #include <string.h>
 #include <json-glib/json-glib.h>
