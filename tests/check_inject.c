@@ -16,6 +16,10 @@
 #define PRQ TEST_SRC_PATH("traces/campaigns/prq.trace")
 #define INLINE TEST_SRC_PATH("traces/campaigns/inline-plan.trace")
 #define ATS TEST_SRC_PATH("traces/campaigns/ats.trace")
+#define QI TEST_SRC_PATH("traces/campaigns/qi.trace")
+#define IRQ TEST_SRC_PATH("traces/campaigns/irq.trace")
+#define SMPASID TEST_SRC_PATH("traces/scalable-pasid.trace")
+#define AER TEST_SRC_PATH("traces/campaigns/aer.trace")
 
 /* Runs @trace with the one spec @spec (or none); the result's text report in *@text. */
 static InjectResult *run(const char *trace, const char *spec, char **text)
@@ -199,16 +203,286 @@ START_TEST(test_drop_desc)
     ck_assert_msg(strstr(err->message, "'desc=flush': not a descriptor type (any, cc, iotlb, dev-iotlb"),
                   "%s", err->message);
     g_clear_error(&err);
-    ck_assert_ptr_null(inject_spec_parse_string("drop-desc dev=edu", &err));
-    ck_assert_msg(strstr(err->message, "by desc=TYPE only"), "%s", err->message);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc op=read", &err));
+    ck_assert_msg(strstr(err->message, "op= does not apply to invalidation descriptors"), "%s", err->message);
     g_clear_error(&err);
     ck_assert_ptr_null(inject_spec_parse_string("ur desc=wait", &err));
-    ck_assert_str_eq(err->message, "inject: desc= only applies to drop-desc");
+    ck_assert_str_eq(err->message, "inject: desc= and did= only apply to drop-desc, delay-desc and reorder-desc");
     g_clear_error(&err);
     InjectSpec *s = inject_spec_parse_string("drop-desc desc=PDEV_IOTLB", &err);
     ck_assert_ptr_nonnull(s);
     ck_assert_uint_eq(s->desc, 0x8);
     inject_spec_free(s);
+}
+END_TEST
+
+/* Field selectors of the descriptor classes: did, addr, sid/dev, pasid. */
+START_TEST(test_desc_selectors)
+{
+    /* did: the DSI at attach and the PSI after the remap are domain 1's; nothing is domain 2's */
+    expect_run(BASIC, "drop-desc did=1", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "cc descriptor 0x0000000000000000_0000000800010031 consumed without effect");
+    expect_run(BASIC, "drop-desc did=1 desc=iotlb nth=2", INJECT_SDC, INJECT_DROP_DESC, 1,
+               "iotlb descriptor 0x0000000000010000_00000000000100f2 consumed without effect");
+    expect_run(BASIC, "drop-desc did=2", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "no event matched the trigger");
+    /* addr: only page-selective descriptors carry one; the PSI of page 0x10000 */
+    expect_run(BASIC, "drop-desc addr=0x10000+4K", INJECT_SDC, INJECT_DROP_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    expect_run(BASIC, "drop-desc addr=0x11000+4K", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "injected: nothing");
+    /* sid/dev on ats.trace (the flush does not change the mapping: lost or late
+     * invalidations are masked): first the device-selective context-cache one */
+    expect_run(ATS, "drop-desc dev=nic", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "cc descriptor 0x0000000000000000_0000010000010031 consumed without effect");
+    expect_run(ATS, "delay-desc sid=01:00.0 desc=dev-iotlb delay=20ms", INJECT_MASKED, INJECT_DELAY_DESC, 1,
+               "dev-iotlb descriptor 0x00000000002ff001_0000010000000003 deferred by 20000000000ps");
+    /* a source-id without a device is a valid selector; nothing matches it */
+    expect_run(ATS, "drop-desc sid=01:00.1", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "injected: nothing");
+    /* addr on a device-TLB invalidation: S=1 and 0x2ff000 encode [0x200000, +2M) */
+    expect_run(ATS, "drop-desc desc=dev-iotlb addr=0x3ff000+4K", INJECT_MASKED, INJECT_DROP_DESC, 1,
+               "dev-iotlb descriptor 0x00000000002ff001_0000010000000003 consumed without effect");
+    expect_run(ATS, "drop-desc addr=0x400000+4K", INJECT_NOT_FIRED, INJECT_DROP_DESC, 0, "injected: nothing");
+    GError *err = NULL;
+    InjectSpec *s = inject_spec_parse_string("reorder-desc desc=iotlb did=7 addr=0x10000+4K sid=00:01.0", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(s->has_did);
+    ck_assert_uint_eq(s->did, 7);
+    ck_assert_uint_eq(s->by, 1);
+    ck_assert_str_eq(s->dev, "00:01.0");
+    inject_spec_free(s);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc did=0x10000", &err));
+    g_clear_error(&err);
+}
+END_TEST
+
+START_TEST(test_delay_reorder_desc)
+{
+    /* qi.trace: remap + flush at 1us, read at 10us, another flush at 20us, read at 30us */
+    expect_run(QI, "delay-desc desc=iotlb nth=2 delay=5us", INJECT_MASKED, INJECT_DELAY_DESC, 1,
+               "delay-desc @1000000ps request #2: iotlb descriptor 0x0000000000010000_00000000000100f2 "
+               "deferred by 5000000ps (executes at 6000000ps)");
+    /* executes at 21us: the driver trusted the wait, the read at 10us is stale */
+    expect_run(QI, "delay-desc desc=iotlb nth=2 delay=20us", INJECT_SDC, INJECT_DELAY_DESC, 1,
+               "request #2 (line 20): data read differs from the golden run");
+    /* on basic.trace everything happens at 0: any delay leaves the write stale */
+    expect_run(BASIC, "delay-desc desc=iotlb nth=2 delay=1ns", INJECT_SDC, INJECT_DELAY_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    /* a late wait: the driver polls (1us steps, 10ms limit): masked, or hang past 10ms */
+    expect_run(QI, "delay-desc desc=wait time=1us delay=5us", INJECT_MASKED, INJECT_DELAY_DESC, 1,
+               "wait descriptor 0x0000000001002000_0000000400000065 deferred by 5000000ps");
+    expect_run(QI, "delay-desc desc=wait time=1us delay=12ms", INJECT_HANG, INJECT_DELAY_DESC, 1,
+               "qi.trace:18: flush: vtd driver: invalidation wait descriptor did not complete");
+    /* reordered past its own wait only: executes before the driver looks (synchronous queue) */
+    expect_run(QI, "reorder-desc desc=iotlb nth=2", INJECT_MASKED, INJECT_REORDER_DESC, 1,
+               "iotlb descriptor 0x0000000000010000_00000000000100f2 held until 1 more descriptor(s) are fetched");
+    /* past the wait and into the next batch (the flush at 20us): the read at 10us is stale,
+     * the one at 30us is not */
+    expect_run(QI, "reorder-desc desc=iotlb nth=2 by=2", INJECT_SDC, INJECT_REORDER_DESC, 1,
+               "request #2 (line 20): data read differs from the golden run");
+    {
+        char *text;
+        InjectResult *r = run(QI, "reorder-desc desc=iotlb addr=0x10000+4K by=2", &text);
+        ck_assert_int_eq(inject_result_outcome(r), INJECT_SDC);
+        GString *j = g_string_new(NULL);
+        inject_result_json(r, j);
+        ck_assert_msg(strstr(j->str, "\"reorder-desc\" : 1"), "%s", j->str);
+        g_string_free(j, TRUE);
+        inject_result_free(r);
+        g_free(text);
+    }
+    /* never released (nothing fetched after it in basic.trace) */
+    expect_run(BASIC, "reorder-desc desc=iotlb nth=2 by=2", INJECT_SDC, INJECT_REORDER_DESC, 1,
+               "written memory differs from the golden run at 0x400000");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("delay-desc desc=iotlb", &err));
+    ck_assert_str_eq(err->message, "inject: delay-desc needs delay=TIME");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("drop-desc delay=1us", &err));
+    ck_assert_str_eq(err->message, "inject: delay= only applies to delay-desc");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur by=2", &err));
+    ck_assert_str_eq(err->message, "inject: by= only applies to reorder-desc");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("reorder-desc by=0", &err));
+    g_clear_error(&err);
+    InjectSpec *s = inject_spec_parse_string("delay-desc delay=2.5us", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->delay, 2500000);
+    inject_spec_free(s);
+}
+END_TEST
+
+/* Access errors on the walker's reads: the structure's access-error fault reason. */
+START_TEST(test_table_read_errors)
+{
+    /* legacy (basic.trace): 0x08 root, 0x09 context, 0x07 second-level entry */
+    expect_run(BASIC, "table-read-error entry=root", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #1 (line 15): fault 0x08, Error accessing the root entry");
+    expect_run(BASIC, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "access error on reads of the context entry at 0x1004080 (16 bytes) for MRd rid=00:01.0 addr=0x10000 len=8");
+    expect_run(BASIC, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #1 (line 15): fault 0x09, Error accessing the context entry");
+    expect_run(BASIC, "table-read-error entry=pte", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #1 (line 15): fault 0x07, Error accessing a second-level paging entry");
+    expect_run(BASIC, "table-read-error entry=0x1006080", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "access error on reads of the word at 0x1006080 (8 bytes)");
+    /* the third request hits the IOTLB: nothing is read, nothing happens */
+    expect_run(BASIC, "table-read-error entry=pte nth=3", INJECT_MASKED, INJECT_TABLE_READ_ERROR, 1,
+               "results identical to the golden run");
+    /* scalable mode (ats.trace: second stage through RID_PASID; 2 MiB leaf at level 2) */
+    expect_run(ATS, "table-read-error entry=root", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x38, Scalable mode: error accessing the root entry");
+    expect_run(ATS, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "(32 bytes) for MRd rid=01:00.0");
+    expect_run(ATS, "table-read-error entry=context", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x40, Scalable mode: error accessing the context entry");
+    expect_run(ATS, "table-read-error entry=pasid-dir", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x50, Scalable mode: error accessing the PASID directory entry");
+    expect_run(ATS, "table-read-error entry=pasid", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x58, Scalable mode: error accessing the PASID table entry");
+    expect_run(ATS, "table-read-error entry=pte", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "fault 0x78, Scalable mode: error accessing a second-stage paging entry");
+    /* no first-stage tables there */
+    expect_run(ATS, "table-read-error entry=fs-pte", INJECT_NOT_FIRED, INJECT_TABLE_READ_ERROR, 0, "injected: nothing");
+    /* first stage (scalable-pasid.trace, PASID 2's first read is request #3) */
+    expect_run(SMPASID, "table-read-error entry=fs-pte pasid=2", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "request #3 (line 21): fault 0x70, Scalable mode: error accessing a first-stage paging entry");
+    expect_run(SMPASID, "table-read-error entry=fs-pte pasid=2", INJECT_DETECTED, INJECT_TABLE_READ_ERROR, 1,
+               "access error on reads of the first-stage paging entry at 0x10011000 (8 bytes) for MRd rid=01:00.0 "
+               "addr=0x7f0000000040 len=64");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("table-read-error entry=irte", &err));
+    ck_assert_msg(strstr(err->message, "IRTE reads are not modelled"), "%s", err->message);
+    g_clear_error(&err);
+}
+END_TEST
+
+/* Bit flips in the scalable-mode structures and IRTEs, by name. */
+START_TEST(test_bitflips_scalable_and_irte)
+{
+    expect_run(ATS, "bitflip entry=pasid-dir bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x51, Scalable mode: Present field of the PASID directory entry is clear");
+    expect_run(ATS, "bitflip entry=pasid-dir bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "bit 0 of the PASID-directory entry at 0x10005000 (0x0000000010006001 -> 0x0000000010006000)");
+    expect_run(ATS, "bitflip entry=pasid bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x59, Scalable mode: Present field of the PASID table entry is clear");
+    /* PGTT 010 -> 000 */
+    expect_run(SMPASID, "bitflip entry=pasid bit=6", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x5b, Scalable mode: invalid programming of a PASID table entry");
+    /* a bit in the upper words of the 512-bit entry: word 7 is reserved */
+    expect_run(SMPASID, "bitflip entry=pasid bit=500", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x5a, Scalable mode: non-zero reserved field in a present PASID table entry");
+    expect_run(SMPASID, "bitflip entry=fs-pte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x71, Scalable mode: Present field of a first-stage paging entry is clear");
+    expect_run(SMPASID, "bitflip entry=fs-pte bit=2", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x81, Scalable mode: user-mode request to a supervisor page (U/S=0)");
+    expect_run(SMPASID, "bitflip entry=fs-pte bit=12", INJECT_SDC, INJECT_BITFLIP, 1,
+               "bit 12 of the first-stage paging entry at 0x1000e000 (0x0000000051000007 -> 0x0000000051001007)");
+    /* IRTEs, as the unit reads them for a remappable MSI */
+    expect_run(IRQ, "bitflip entry=irte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x22, Present (P) field of the IRTE is clear");
+    expect_run(IRQ, "bitflip entry=irte bit=0", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "bit 0 of the IRTE at 0x10003030 (0x0000020000450001 -> 0x0000020000450000) for MSI rid=01:00.0 "
+               "addr=0xfee00070 data=0x0");
+    expect_run(IRQ, "bitflip entry=irte bit=100", INJECT_DETECTED, INJECT_BITFLIP, 1,
+               "fault 0x24, Non-zero reserved field in a present IRTE");
+    /* a vector bit: the interrupt goes to vector 0x44 */
+    expect_run(IRQ, "bitflip entry=irte bit=16", INJECT_SDC, INJECT_BITFLIP, 1,
+               "interrupt 1: vector 0x44, golden run 0x45");
+    /* the second MSI finds the IRTE in the interrupt entry cache */
+    expect_run(IRQ, "bitflip entry=irte bit=16 nth=2", INJECT_MASKED, INJECT_BITFLIP, 1,
+               "results identical to the golden run");
+    /* memory requests never read IRTEs, MSIs never read paging entries */
+    expect_run(BASIC, "bitflip entry=irte", INJECT_NOT_FIRED, INJECT_BITFLIP, 0, "injected: nothing");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("bitflip entry=irte bit=128", &err));
+    ck_assert_str_eq(err->message, "inject: bit=128 is outside the entry");
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("bitflip entry=pasid-dir bit=64", &err));
+    g_clear_error(&err);
+    InjectSpec *s = inject_spec_parse_string("bitflip entry=pasid bit=511", &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->entry, INJECT_ENTRY_PASID);
+    inject_spec_free(s);
+}
+END_TEST
+
+/* Failed A/D write-backs of the first-stage walker. */
+START_TEST(test_ad_writeback)
+{
+    expect_run(SMPASID, "ad-writeback", INJECT_DETECTED, INJECT_AD_WRITEBACK, 1,
+               "request #1 (line 19): fault 0x70, Scalable mode: error accessing a first-stage paging entry");
+    /* the second A/D write of the same walk (the first, at the top level, went through) */
+    expect_run(SMPASID, "ad-writeback nth=2", INJECT_DETECTED, INJECT_AD_WRITEBACK, 1,
+               "ad-writeback @500000ps request #1: A/D write-back to the paging entry at 0x1000c000 failed for MRd "
+               "rid=01:00.0 addr=0x7f0000000000 len=64");
+    expect_run(SMPASID, "ad-writeback pasid=2", INJECT_DETECTED, INJECT_AD_WRITEBACK, 1,
+               "request #3 (line 21): fault 0x70");
+    /* the second-stage writes there run without SSADE: no A/D write-back to fail */
+    expect_run(SMPASID, "ad-writeback op=write", INJECT_NOT_FIRED, INJECT_AD_WRITEBACK, 0, "injected: nothing");
+    /* legacy second-stage tables have no A/D flags */
+    expect_run(BASIC, "ad-writeback count=0", INJECT_NOT_FIRED, INJECT_AD_WRITEBACK, 0, "injected: nothing");
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("ad-writeback entry=pte", &err));
+    ck_assert_msg(strstr(err->message, "no entry="), "%s", err->message);
+    g_clear_error(&err);
+}
+END_TEST
+
+/*
+ * AER status on aer.trace (root port 00:1c.0 and endpoint 01:00.0 with AER;
+ * request 3 is blocked by the IOMMU in both runs, which the root port logs
+ * as UR + Advisory Non-Fatal).
+ */
+START_TEST(test_aer_status)
+{
+    /* the golden run's own UR */
+    expect_run(AER, "ur pasid=7", INJECT_NOT_FIRED, INJECT_UR, 0,
+               "golden:     AER 00:1c.0: Uncorrectable Error Status 0x00100000, Correctable Error Status 0x00002000");
+    /* completer-detected: CA on a posted write (no advisory case) at the root port */
+    expect_run(AER, "ca op=write", INJECT_DETECTED, INJECT_CA, 1,
+               "injected:   AER 00:1c.0: Uncorrectable Error Status 0x00108000, Correctable Error Status 0x00002000");
+    /* requester-detected: Completion Timeout, Poisoned TLP Received */
+    expect_run(AER, "timeout op=read", INJECT_DETECTED, INJECT_TIMEOUT, 1,
+               "injected:   AER 01:00.0: Uncorrectable Error Status 0x00004000, Correctable Error Status 0x00000000");
+    expect_run(AER, "poison op=read", INJECT_DETECTED, INJECT_POISON, 1,
+               "injected:   AER 01:00.0: Uncorrectable Error Status 0x00001000, Correctable Error Status 0x00000000");
+    /* a poisoned write: the completer (root port) logs it */
+    expect_run(AER, "poison op=write", INJECT_DETECTED, INJECT_POISON, 1,
+               "injected:   AER 00:1c.0: Uncorrectable Error Status 0x00101000, Correctable Error Status 0x00002000");
+    /* link errors: the receiver's Correctable Error Status, data unaffected */
+    expect_run(AER, "link-error kind=bad-tlp", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "AER of 01:00.0: Correctable Error Status 0x00000040, golden run 0x00000000 (Bad TLP)");
+    expect_run(AER, "link-error kind=bad-dllp nth=2", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "Bad DLLP on the link of MWr rid=01:00.0 addr=0x11000 len=8: logged in the Correctable Error Status of 01:00.0");
+    expect_run(AER, "link-error kind=replay-rollover side=port", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "AER of 00:1c.0: Correctable Error Status 0x00002100, golden run 0x00002000 (REPLAY_NUM Rollover)");
+    expect_run(AER, "link-error kind=receiver count=0", INJECT_DETECTED, INJECT_LINK_ERROR, 3,
+               "(Receiver Error)");
+    expect_run(AER, "link-error kind=replay-timeout", INJECT_DETECTED, INJECT_LINK_ERROR, 1,
+               "(Replay Timer Timeout)");
+    /* no AER capability: nobody can see it */
+    expect_run(BASIC, "link-error kind=bad-tlp", INJECT_MASKED, INJECT_LINK_ERROR, 1,
+               "Bad TLP on the link of MRd rid=00:01.0 addr=0x10000 len=8: not logged (no AER capability) by 00:01.0");
+    {
+        char *text;
+        InjectResult *r = run(AER, "link-error kind=bad-tlp", &text);
+        GString *j = g_string_new(NULL);
+        inject_result_json(r, j);
+        ck_assert_msg(strstr(j->str, "\"function\" : \"01:00.0\",\n"), "%s", j->str);
+        ck_assert_msg(strstr(j->str, "\"correctable_status\" : 64"), "%s", j->str);
+        g_string_free(j, TRUE);
+        inject_result_free(r);
+        g_free(text);
+    }
+    GError *err = NULL;
+    ck_assert_ptr_null(inject_spec_parse_string("link-error", &err));
+    ck_assert_msg(strstr(err->message, "link-error needs kind="), "%s", err->message);
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("link-error kind=cosmic-ray", &err));
+    g_clear_error(&err);
+    ck_assert_ptr_null(inject_spec_parse_string("ur kind=bad-tlp", &err));
+    ck_assert_str_eq(err->message, "inject: kind= and side= only apply to link-error");
+    g_clear_error(&err);
 }
 END_TEST
 
@@ -364,6 +638,12 @@ static Suite *suite_inject(void)
     tcase_add_test(tc, test_prq_overflow);
     tcase_add_test(tc, test_devtlb_timeout);
     tcase_add_test(tc, test_drop_desc);
+    tcase_add_test(tc, test_desc_selectors);
+    tcase_add_test(tc, test_delay_reorder_desc);
+    tcase_add_test(tc, test_table_read_errors);
+    tcase_add_test(tc, test_bitflips_scalable_and_irte);
+    tcase_add_test(tc, test_ad_writeback);
+    tcase_add_test(tc, test_aer_status);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_inline_plan);
     tcase_add_test(tc, test_deterministic_json);

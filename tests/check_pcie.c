@@ -1013,6 +1013,106 @@ START_TEST(test_dma_no_rc_ops)
 }
 END_TEST
 
+/* Completions by address for test_aer_logging: UR, CA, poisoned, no completion. */
+static PcieCplStatus aer_mem_request(void *opaque, PcieTlp *tlp, void *data)
+{
+    (void)opaque;
+    bool rd = tlp->type == PCIE_TLP_MRD;
+    if (rd) {
+        memset(data, 0, tlp->length);
+    }
+    switch (tlp->addr >> 12) {
+    case 1:
+        return PCIE_CPL_UR;
+    case 2:
+        return PCIE_CPL_CA;
+    case 3:
+        tlp->poisoned = true;   /* read: EP=1 completion; write: poisoned data received */
+        return PCIE_CPL_SC;
+    case 4:
+        tlp->cpl_timeout = true;
+        return PCIE_CPL_CA;
+    default:
+        return PCIE_CPL_SC;
+    }
+}
+
+/*
+ * AER logging by the detecting agent (src/pcie/dma.c): the root port above
+ * the requester for what the root complex detects (UR, CA - non-posted
+ * also as Advisory Non-Fatal -, poisoned writes), the requester for
+ * poisoned completions and completion timeouts; First Error Pointer for
+ * the first unmasked error; masked errors still set their status bit.
+ */
+START_TEST(test_aer_logging)
+{
+    PcieFixture fx;
+    pcie_fx_init(&fx);
+    fx.mem_request = aer_mem_request;
+    Dev d = { 0 };
+    PcieFn *rp = pcie_fx_root_port(&fx, PCIE_DEVFN(0x1c, 0));
+    PcieFn *ep = new_fn(&fx, rp, PCIE_DEVFN(0, 0), PCIE_KIND_ENDPOINT, &d);
+    uint16_t ra = pcie_cap_aer_init(rp), ea = pcie_cap_aer_init(ep);
+    pcie_fn_config_write(rp, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+    pcie_fn_config_write(ep, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+    uint8_t b[8] = { 0 };
+    uint32_t u, c;
+    ck_assert(pcie_fn_aer_status(rp, &u, &c));
+    ck_assert_uint_eq(u | c, 0);
+    ck_assert_ptr_eq(pcie_fn_root_port(ep), rp);
+    /* UR to a read: the root port logs UR (bit 20) and, severity non-fatal, ANF (bit 13) */
+    ck_assert_int_eq(pcie_fn_dma_read(ep, 0x1000, b, 8, NULL), PCIE_CPL_UR);
+    ck_assert(pcie_fn_aer_status(rp, &u, &c));
+    ck_assert_uint_eq(u, PCIE_AER_UNCOR_UNSUP);
+    ck_assert_uint_eq(c, PCIE_AER_COR_ADV_NONFATAL);
+    ck_assert_uint_eq(pcie_fn_config_read(rp, ra + 0x18, 4) & 0x1f, 20);   /* First Error Pointer */
+    ck_assert(pcie_fn_aer_status(ep, &u, &c));
+    ck_assert_uint_eq(u | c, 0);
+    /* a posted write answered UR is not an advisory case; CA is bit 15 */
+    pcie_fn_config_write(rp, ra + 0x10, 4, PCIE_AER_COR_ADV_NONFATAL);      /* RW1C */
+    ck_assert_int_eq(pcie_fn_dma_write(ep, 0x1000, b, 8, NULL), PCIE_CPL_UR);
+    ck_assert_int_eq(pcie_fn_dma_write(ep, 0x2000, b, 8, NULL), PCIE_CPL_CA);
+    ck_assert(pcie_fn_aer_status(rp, &u, &c));
+    ck_assert_uint_eq(u, PCIE_AER_UNCOR_UNSUP | PCIE_AER_UNCOR_COMP_ABORT);
+    ck_assert_uint_eq(c, 0);
+    ck_assert_uint_eq(pcie_fn_config_read(rp, ra + 0x18, 4) & 0x1f, 20);   /* still the first */
+    /* poisoned completion: the requester logs it; poisoned write: the completer */
+    ck_assert_int_eq(pcie_fn_dma_read(ep, 0x3000, b, 8, NULL), PCIE_CPL_SC);
+    ck_assert(pcie_fn_aer_status(ep, &u, &c));
+    ck_assert_uint_eq(u, PCIE_AER_UNCOR_POISON_TLP);
+    ck_assert_uint_eq(pcie_fn_config_read(ep, ea + 0x18, 4) & 0x1f, 12);
+    ck_assert_int_eq(pcie_fn_dma_write(ep, 0x3000, b, 8, NULL), PCIE_CPL_SC);
+    ck_assert(pcie_fn_aer_status(rp, &u, &c));
+    ck_assert_uint_eq(u, PCIE_AER_UNCOR_UNSUP | PCIE_AER_UNCOR_COMP_ABORT | PCIE_AER_UNCOR_POISON_TLP);
+    /* completion timeout: the requester; nothing more at the root port */
+    ck_assert_int_eq(pcie_fn_dma_read(ep, 0x4000, b, 8, NULL), PCIE_CPL_CA);
+    ck_assert(pcie_fn_aer_status(ep, &u, &c));
+    ck_assert_uint_eq(u, PCIE_AER_UNCOR_POISON_TLP | PCIE_AER_UNCOR_COMP_TIME);
+    ck_assert(pcie_fn_aer_status(rp, &u, &c));
+    ck_assert_uint_eq(u, PCIE_AER_UNCOR_UNSUP | PCIE_AER_UNCOR_COMP_ABORT | PCIE_AER_UNCOR_POISON_TLP);
+    /* software clears the status; a masked error sets its bit but not the pointer */
+    pcie_fn_config_write(ep, ea + 0x04, 4, 0xffffffff);
+    pcie_fn_config_write(ep, ea + 0x08, 4, PCIE_AER_UNCOR_COMP_TIME);
+    ck_assert_int_eq(pcie_fn_dma_read(ep, 0x4000, b, 8, NULL), PCIE_CPL_CA);
+    ck_assert_uint_eq(pcie_fn_config_read(ep, ea + 0x04, 4), PCIE_AER_UNCOR_COMP_TIME);
+    ck_assert_uint_eq(pcie_fn_config_read(ep, ea + 0x18, 4) & 0x1f, 12);
+    /* correctable errors by name, through the public logger */
+    ck_assert(pcie_fn_aer_log(ep, 0, PCIE_AER_COR_BAD_TLP));
+    ck_assert_uint_eq(pcie_fn_config_read(ep, ea + 0x10, 4), PCIE_AER_COR_BAD_TLP);
+    ck_assert_str_eq(pcie_aer_error_name(true, 6), "Bad TLP");
+    ck_assert_str_eq(pcie_aer_error_name(false, 14), "Completion Timeout");
+    ck_assert_ptr_null(pcie_aer_error_name(false, 3));
+    /* without AER nothing is logged (and nothing breaks) */
+    PcieFn *ie = new_fn(&fx, NULL, PCIE_DEVFN(3, 0), PCIE_KIND_RC_INTEGRATED, &d);
+    pcie_fn_config_write(ie, PCI_COMMAND, 2, PCI_COMMAND_MASTER);
+    ck_assert_int_eq(pcie_fn_dma_read(ie, 0x1000, b, 8, NULL), PCIE_CPL_UR);
+    ck_assert(!pcie_fn_aer_status(ie, &u, &c));
+    ck_assert(!pcie_fn_aer_log(ie, PCIE_AER_UNCOR_UNSUP, 0));
+    ck_assert_ptr_null(pcie_fn_root_port(ie));
+    pcie_fx_fini(&fx);
+}
+END_TEST
+
 Suite *suite_pcie(void);
 
 Suite *suite_pcie(void)
@@ -1045,6 +1145,7 @@ Suite *suite_pcie(void)
     tc = tcase_create("dma");
     tcase_add_test(tc, test_dma_split);
     tcase_add_test(tc, test_dma_no_rc_ops);
+    tcase_add_test(tc, test_aer_logging);
     suite_add_tcase(s, tc);
     return s;
 }

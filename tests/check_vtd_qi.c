@@ -4,8 +4,9 @@
  * with IQE at the right head and IQERCD reason; processing resumes when
  * IQE is cleared; wait descriptors (status write, interrupt with IM/IP);
  * device-TLB invalidation errors (ITE/ICE); invalidation granularities
- * checked against what must stay cached; the page request queue with
- * overflow.
+ * checked against what must stay cached; the fault-injection filter
+ * (dropped, deferred and reordered descriptors, across batches); the page
+ * request queue with overflow.
  */
 #include <string.h>
 #include "check_util.h"
@@ -482,17 +483,19 @@ END_TEST
 
 /* Drops descriptors of the type in *opaque (one at a time), recording what it saw. */
 static unsigned filter_seen[4];
-static bool drop_type(void *opaque, unsigned type, const uint64_t *val)
+static VtdQiVerdict drop_type(void *opaque, const VtdInvDesc *d)
 {
     unsigned *want = opaque;
+    VtdQiVerdict v = { VTD_QI_PASS, 0, 0 };
     filter_seen[0]++;
-    filter_seen[1] = type;
-    filter_seen[2] = (unsigned)val[0];
-    if (type != *want)
-        return false;
+    filter_seen[1] = vtd_inv_type(d);
+    filter_seen[2] = (unsigned)d->val[0];
+    if (vtd_inv_type(d) != *want)
+        return v;
     filter_seen[3]++;
     *want = 0;
-    return true;
+    v.action = VTD_QI_DROP;
+    return v;
 }
 
 START_TEST(test_qi_filter_drops_one_descriptor)
@@ -528,10 +531,150 @@ START_TEST(test_qi_filter_drops_one_descriptor)
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x77);
     ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), 0);   /* ICS.IWC */
     ck_assert_uint_eq(iqh(f), 0x40);
-    vtd_unit_set_qi_filter(f->u, NULL, NULL);
-    put(f, wait_desc(0x99, true, false), STATUS, 0, 0);
+    /* a malformed descriptor raises IQE before the filter sees it */
+    want = 0xf;
+    filter_seen[0] = 0;
+    put(f, 0x2 | 0x20 | (VTD_FX_DID << 16) | (UINT64_C(1) << 40), 0, 0, 0);
     submit(f);
+    ck_assert_uint_eq(filter_seen[0], 0);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x34, 4) & VTD_FSTS_IQE, VTD_FSTS_IQE);
+    ck_assert_uint_eq(iqh(f), 0x40);
+    /* without the filter, the fixed descriptor runs when IQE is cleared */
+    vtd_unit_set_qi_filter(f->u, NULL, NULL);
+    physmem_stq(f->mem, IQ_BASE + 0x40, wait_desc(0x99, true, false));
+    physmem_stq(f->mem, IQ_BASE + 0x48, STATUS);
+    vtd_fx_wr(f->u, 0x34, VTD_FSTS_IQE, 4);
+    ck_assert_uint_eq(iqh(f), 0x50);
     ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x99);
+    fx_free(f);
+}
+END_TEST
+
+/* Applies the verdict in *opaque to the first descriptor of type want->type, then passes. */
+typedef struct Plan {
+    unsigned type;
+    VtdQiVerdict v;
+    unsigned fired;
+} Plan;
+
+static VtdQiVerdict plan_filter(void *opaque, const VtdInvDesc *d)
+{
+    Plan *p = opaque;
+    VtdQiVerdict pass = { VTD_QI_PASS, 0, 0 };
+    if (p->fired || vtd_inv_type(d) != p->type)
+        return pass;
+    p->fired++;
+    return p->v;
+}
+
+/* DSI of the fixture's domain; the leaf then points at @pa. */
+static void remap_and_dsi(Fx *f, uint64_t pa)
+{
+    physmem_stq(f->mem, VTD_FX_SL1, pa | 3);
+    put(f, 0x2 | 0x20 | (VTD_FX_DID << 16), 0, 0, 0);
+}
+
+START_TEST(test_qi_filter_defers_by_time)
+{
+    Fx *f = fx_new(false);
+    vtd_fx_legacy_tables(f->u, f->mem);
+    VtdXlateStatus st;
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
+    Plan plan = { VTD_INV_IOTLB, { VTD_QI_DEFER, 5 * EMU_TICKS_PER_US, 0 }, 0 };
+    vtd_unit_set_qi_filter(f->u, plan_filter, &plan);
+    /* at 1 us: the DSI is deferred to 6 us; the wait behind it completes at once */
+    emu_sim_run_until(f->sim, 1 * EMU_TICKS_PER_US);
+    remap_and_dsi(f, 0x300000);
+    put(f, wait_desc(0x11, true, false), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(plan.fired, 1);
+    ck_assert_uint_eq(iqh(f), 0x20);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x11);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
+    ck_assert_uint_eq(vtd_unit_stats(f->u)->inv_descriptors, 2);
+    /* a driver trusting the wait uses the stale translation until 6 us */
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
+    emu_sim_run_until(f->sim, 6 * EMU_TICKS_PER_US - 1);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
+    emu_sim_run_until(f->sim, 6 * EMU_TICKS_PER_US);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 0);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x300000);
+    /* a deferred wait writes its status (and raises its interrupt) late */
+    plan = (Plan){ VTD_INV_WAIT, { VTD_QI_DEFER, 2 * EMU_TICKS_PER_US, 0 }, 0 };
+    put(f, wait_desc(0x22, true, true), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(iqh(f), 0x30);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x11);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), 0);
+    ck_assert_uint_eq(f->msis->len, 0);
+    emu_sim_run_until(f->sim, 8 * EMU_TICKS_PER_US);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x22);
+    ck_assert_uint_eq(vtd_fx_rd(f->u, 0x9c, 4), 1);
+    /* a unit reset discards what is still deferred; freeing with one pending is clean */
+    plan = (Plan){ VTD_INV_WAIT, { VTD_QI_DEFER, 1 * EMU_TICKS_PER_US, 0 }, 0 };
+    put(f, wait_desc(0x33, true, false), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
+    vtd_unit_reset(f->u);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 0);
+    emu_sim_run_until(f->sim, 20 * EMU_TICKS_PER_US);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x22);
+    fx_free(f);
+    f = fx_new(false);
+    plan = (Plan){ VTD_INV_WAIT, { VTD_QI_DEFER, 1 * EMU_TICKS_PER_US, 0 }, 0 };
+    vtd_unit_set_qi_filter(f->u, plan_filter, &plan);
+    put(f, wait_desc(0x44, true, false), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_qi_filter_reorders)
+{
+    Fx *f = fx_new(false);
+    vtd_fx_legacy_tables(f->u, f->mem);
+    VtdXlateStatus st;
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x200000);
+    /* by=1: the DSI executes right after its own wait: the wait reports first */
+    Plan plan = { VTD_INV_IOTLB, { VTD_QI_REORDER, 0, 1 }, 0 };
+    vtd_unit_set_qi_filter(f->u, plan_filter, &plan);
+    remap_and_dsi(f, 0x300000);
+    put(f, wait_desc(0x11, true, false), STATUS, 0, 0);
+    submit(f);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 0);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x11);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x300000);
+    /* by=3: held across batches, executes right after the third later descriptor */
+    plan = (Plan){ VTD_INV_IOTLB, { VTD_QI_REORDER, 0, 3 }, 0 };
+    remap_and_dsi(f, 0x400000);
+    put(f, wait_desc(0x22, true, false), STATUS, 0, 0);
+    submit(f);                                   /* 1 fetched after it */
+    ck_assert_uint_eq(iqh(f), 0x40);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x22);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x300000);
+    put(f, wait_desc(0x33, true, false), STATUS, 0, 0);
+    submit(f);                                   /* 2 */
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x300000);
+    /* the third: an IEC; the held DSI runs after it, before the wait behind it */
+    put(f, 0x4, 0, 0, 0);
+    put(f, wait_desc(0x44, true, false), STATUS, 0, 0);
+    plan.type = VTD_INV_IEC;                     /* (the filter already fired) */
+    submit(f);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 0);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x44);
+    ck_assert_uint_eq(vtd_fx_xlate(f->u, 0, &st), 0x400000);
+    ck_assert_uint_eq(vtd_unit_stats(f->u)->inv_descriptors, 7);
+    /* a held descriptor with nothing behind it never executes */
+    plan = (Plan){ VTD_INV_WAIT, { VTD_QI_REORDER, 0, 1 }, 0 };
+    put(f, wait_desc(0x55, true, false), STATUS, 0, 0);
+    submit(f);
+    emu_sim_run_until(f->sim, 1 * EMU_TICKS_PER_MS);
+    ck_assert_uint_eq(physmem_ldl(f->mem, STATUS), 0x44);
+    ck_assert_uint_eq(vtd_unit_qi_pending(f->u), 1);
     fx_free(f);
 }
 END_TEST
@@ -661,6 +804,8 @@ static Suite *suite_vtd_qi(void)
     tcase_add_test(tc, test_tail_written_before_enable);
     tcase_add_test(tc, test_qi_iotlb_granularity_stale);
     tcase_add_test(tc, test_qi_filter_drops_one_descriptor);
+    tcase_add_test(tc, test_qi_filter_defers_by_time);
+    tcase_add_test(tc, test_qi_filter_reorders);
     tcase_add_test(tc, test_qi_context_device_fm);
     suite_add_tcase(s, tc);
     tc = tcase_create("prq");

@@ -472,6 +472,16 @@ START_TEST(test_sm_accessed_dirty)
     /* a write through the IOTLB entry cached clean must still set D */
     expect_ok(w, prq(S_SID, 1, 0x700000001000ull, true), 0x30001000, 4096);
     ck_assert_uint_eq(ref_rd64(w->m, leaf) & (FA | FD), FA | FD);
+    /* with EAFE (PASID entry bit 135) EA (bit 10) is set with A, on every level walked */
+    uint64_t big = ref_entry_addr(w->m, REF_FMT_FS, w->fs_root, 4, 0x700000200000ull, 2);
+    w->cfg.ecap = vtd_ecap_set_EAFS(w->cfg.ecap, 1);
+    w_apply(w);
+    ref_wr64(w->m, w->pe[1] + 16, ref_rd64(w->m, w->pe[1] + 16) | (1u << 7));
+    vtd_xlate_flush_all(w->x);
+    expect_ok(w, prq(S_SID, 1, 0x700000200000ull, false), 0x30200000, 2u << 20);
+    ck_assert_uint_eq(ref_rd64(w->m, big) & (FA | (1u << 10)), FA | (1u << 10));
+    ck_assert_uint_eq(ref_rd64(w->m, top) & (1u << 10), 1u << 10);
+    ck_assert_uint_eq(ref_rd64(w->m, leaf) & (1u << 10), 0);   /* not walked since */
     /* second stage A/D only with SSADE */
     uint64_t sleaf = ref_entry_addr(w->m, REF_FMT_SS, w->ss_root, 4, 0x10000000, 1);
     expect_ok(w, rq(S_SID, 0x10000000, true), 0x20000000, 4096);

@@ -389,6 +389,8 @@ static VtdXlateStatus first_stage(R *r, bool nested)
     for (unsigned i = 0; i < n; i++) {
         VtdFsPte p = {{ent[i]}};
         vtd_fspte_set_A(&p, 1);
+        if (vtd_pe_EAFE(pe))
+            vtd_fspte_set_EA(&p, 1);   /* Extended Accessed, with A */
         if (dirty && i == n - 1)
             vtd_fspte_set_D(&p, 1);
         uint64_t want = p.val[0];

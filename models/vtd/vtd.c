@@ -583,6 +583,7 @@ VtdUnit *vtd_unit_new(EmuSim *sim, const VtdParams *p, AddrSpace *dma_as, GError
     u->p = *p;
     u->xl = xl;
     u->ir = vtd_ir_new();
+    u->qi_pending = g_ptr_array_new();
     vtd_regs_build(u);
     vtd_unit_reset(u);
     return u;
@@ -592,6 +593,8 @@ void vtd_unit_free(VtdUnit *u)
 {
     if (!u)
         return;
+    vtd_qi_pending_clear(u);
+    g_ptr_array_free(u->qi_pending, TRUE);
     vtd_xlate_free(u->xl);
     vtd_ir_free(u->ir);
     g_free(u->regs);
@@ -602,6 +605,7 @@ void vtd_unit_free(VtdUnit *u)
 void vtd_unit_reset(VtdUnit *u)
 {
     vtd_regs_reset(u);
+    vtd_qi_pending_clear(u);
     u->rtaddr_active = 0;
     u->irta_active = 0;
     u->next_frcd = 0;
@@ -650,11 +654,20 @@ void vtd_unit_set_devtlb_sink(VtdUnit *u, VtdDevtlbStatus (*inv)(void *opaque, c
     u->devtlb_opaque = opaque;
 }
 
-void vtd_unit_set_qi_filter(VtdUnit *u, bool (*drop)(void *opaque, unsigned type, const uint64_t *val),
-                            void *opaque)
+void vtd_unit_set_qi_filter(VtdUnit *u, VtdQiFilter *filter, void *opaque)
 {
-    u->qi_drop = drop;
-    u->qi_drop_opaque = opaque;
+    u->qi_filter = filter;
+    u->qi_filter_opaque = opaque;
+}
+
+void vtd_unit_set_table_filter(VtdUnit *u, VtdXlateMemFilter *filter, void *opaque)
+{
+    vtd_xlate_set_mem_filter(u->xl, filter, opaque);
+}
+
+unsigned vtd_unit_qi_pending(const VtdUnit *u)
+{
+    return u->qi_pending->len;
 }
 
 void vtd_unit_set_prg_response_sink(VtdUnit *u, void (*resp)(void *opaque, const VtdPageGroupResp *r),

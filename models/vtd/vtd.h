@@ -179,15 +179,68 @@ void vtd_unit_set_devtlb_sink(VtdUnit *u,
                               void *opaque);
 
 /**
- * Sets a filter the invalidation queue consults for every descriptor it
- * fetches, before executing it: when it returns true the descriptor is
- * consumed (IQH moves past it) but has no effect, as if it was lost on
- * its way into the unit.  @type is the descriptor type (VT-d 4.x 6.5.2),
- * @val its 64-bit words (2, or 4 with IQA.DW).  For fault injection;
- * @drop NULL removes the filter.  @opaque is borrowed.
+ * What the invalidation queue does with one descriptor it fetched (fault
+ * injection; see vtd_unit_set_qi_filter).
  */
-void vtd_unit_set_qi_filter(VtdUnit *u, bool (*drop)(void *opaque, unsigned type, const uint64_t *val),
-                            void *opaque);
+typedef enum VtdQiAction {
+    VTD_QI_PASS = 0,   /* executed now, in queue order (what hardware does) */
+    VTD_QI_DROP,       /* consumed (IQH moves past it) without any effect */
+    VTD_QI_DEFER,      /* consumed now, executed @delay ps later from an event */
+    VTD_QI_REORDER,    /* consumed now, executed right after the next @by
+                        * descriptors the queue fetches, in this or a later batch */
+} VtdQiAction;
+
+typedef struct VtdQiVerdict {
+    VtdQiAction action;
+    EmuTick delay;     /* VTD_QI_DEFER: picoseconds from the fetch to the execution */
+    unsigned by;       /* VTD_QI_REORDER: descriptors to let pass first, >= 1 */
+} VtdQiVerdict;
+
+/**
+ * VtdQiFilter:
+ * Consulted for every descriptor the invalidation queue fetched that is
+ * well formed (type, width and reserved fields checked: a malformed one
+ * raises IQE before the filter sees it).  @d holds its words (the upper
+ * two zero in a 128-bit queue).  Must not touch the unit's registers.
+ */
+typedef VtdQiVerdict VtdQiFilter(void *opaque, const VtdInvDesc *d);
+
+/**
+ * vtd_unit_set_qi_filter:
+ * Installs @filter (NULL removes it; @opaque is borrowed).  What its
+ * verdict does:
+ *  - DROP: the descriptor is consumed and lost, as if it never reached
+ *    the execution stage (a lost wait writes no status, raises nothing);
+ *  - DEFER: the descriptor is consumed now (IQH moves past it and the
+ *    descriptors behind it execute at once) and executed @delay ps later
+ *    by an event on the simulation's queue: a deferred IOTLB invalidation
+ *    takes effect after the wait behind it has reported completion; a
+ *    deferred wait writes its status (and raises its interrupt) late;
+ *  - REORDER: the descriptor is held inside the unit and executed right
+ *    after the @by-th well-formed descriptor fetched after it (whatever
+ *    the filter decides for those), even when they come with a later IQT
+ *    write; with no further descriptor it is never executed.
+ * A deferred or held descriptor runs through the same execution as any
+ * other, once: an execution error (e.g. a reserved granularity) raises
+ * IQE with IQH wherever the queue then stands, and a device-TLB timeout
+ * raises ITE.  Unit reset and vtd_unit_free() discard descriptors still
+ * deferred or held.  Deterministic: deferral events are ordered by the
+ * event queue like any other.
+ */
+void vtd_unit_set_qi_filter(VtdUnit *u, VtdQiFilter *filter, void *opaque);
+
+/**
+ * vtd_unit_set_table_filter:
+ * Installs the translation engine's memory filter (vtd_xlate.h,
+ * VtdXlateMemFilter): returning true makes the walker's read of a table
+ * entry, or its A/D write-back, fail with the access-error fault reason
+ * the specification gives for that structure.  For fault injection;
+ * NULL removes it; @opaque is borrowed.
+ */
+void vtd_unit_set_table_filter(VtdUnit *u, VtdXlateMemFilter *filter, void *opaque);
+
+/** Descriptors still deferred or held by a DEFER / REORDER verdict. */
+unsigned vtd_unit_qi_pending(const VtdUnit *u);
 
 /** A page group response (descriptor 0x9) as sent to the endpoint. */
 typedef struct VtdPageGroupResp {

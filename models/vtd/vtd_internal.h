@@ -56,8 +56,9 @@ struct VtdUnit {
     void *devtlb_opaque;
     void (*prg_resp)(void *opaque, const VtdPageGroupResp *r);
     void *prg_opaque;
-    bool (*qi_drop)(void *opaque, unsigned type, const uint64_t *val);
-    void *qi_drop_opaque;
+    VtdQiFilter *qi_filter;  /* fault injection: what to do with each fetched descriptor */
+    void *qi_filter_opaque;
+    GPtrArray *qi_pending;   /* VtdQiPending *: deferred or held descriptors, in verdict order */
 
     VtdUnitStats stats;
     char last_error[256];
@@ -95,6 +96,8 @@ void vtd_inv_status_update(VtdUnit *u);
 void vtd_prq_status_update(VtdUnit *u);
 
 /* vtd_qi.c */
+/** Discards the descriptors deferred or held by the QI filter (reset, free). */
+void vtd_qi_pending_clear(VtdUnit *u);
 /** Processes descriptors from IQH towards IQT while QI is enabled and no IQE/ITE/ICE blocks it. */
 void vtd_qi_process(VtdUnit *u);
 

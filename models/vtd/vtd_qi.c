@@ -23,6 +23,17 @@
  * IRTEs it selects (all, or 2^IM entries from IIDX) from the interrupt
  * entry cache (vtd_ir.c).
  *
+ * Fault injection (vtd_unit_set_qi_filter): a filter sees every
+ * descriptor that passed the decode checks (type, width, reserved fields)
+ * and may have it dropped, deferred by a time (an EmuTimer per deferred
+ * descriptor executes it later from the simulation's event queue) or held
+ * until N more descriptors have been fetched (then it executes right
+ * after the Nth, possibly in a later batch).  Either way IQH moves past it
+ * at once, so a wait descriptor behind a deferred invalidation reports
+ * completion before the invalidation took effect.  Deferred and held
+ * descriptors live in u->qi_pending, in verdict order; reset and free
+ * discard them.
+ *
  * Descriptor types 0x6-0x9 are only accepted in a 256-bit queue; in a
  * 256-bit queue the upper 128 bits of types 0x1-0x8 are reserved, while
  * those of a page group response (0x9) may carry private data and are
@@ -30,6 +41,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "core/evq.h"
 #include "models/vtd/vtd_internal.h"
 
 /* Bits of qw0 / qw1 each descriptor type defines; everything else is reserved. */
@@ -129,7 +141,8 @@ static VtdQiOutcome vtd_qi_devtlb(VtdUnit *u, const VtdDevtlbInv *inv)
     return VTD_QI_DONE;
 }
 
-static VtdQiOutcome vtd_qi_exec(VtdUnit *u, const VtdInvDesc *d, bool dw, uint64_t head)
+/* Decode-stage checks of a fetched descriptor: type, queue width, reserved fields. */
+static VtdQiOutcome vtd_qi_check(VtdUnit *u, const VtdInvDesc *d, bool dw, uint64_t head)
 {
     unsigned type = vtd_inv_type(d);
     char what[96];
@@ -153,7 +166,13 @@ static VtdQiOutcome vtd_qi_exec(VtdUnit *u, const VtdInvDesc *d, bool dw, uint64
         vtd_qi_error(u, VTD_IQEI_RESERVED_BITS, what, head);
         return VTD_QI_IQE;
     }
+    return VTD_QI_DONE;
+}
 
+/* Executes a descriptor that passed vtd_qi_check(); @head (where it was fetched) is for messages. */
+static VtdQiOutcome vtd_qi_run(VtdUnit *u, const VtdInvDesc *d, uint64_t head)
+{
+    unsigned type = vtd_inv_type(d);
     const uint64_t mamv = vtd_cap_MAMV(u->p.cap);
     switch (type) {
     case VTD_INV_CC: {
@@ -304,6 +323,77 @@ static VtdQiOutcome vtd_qi_exec(VtdUnit *u, const VtdInvDesc *d, bool dw, uint64
     g_assert_not_reached();
 }
 
+/* ---- deferred and reordered descriptors (fault injection) -------------------- */
+
+/* A descriptor consumed by the queue whose execution a DEFER / REORDER verdict postponed. */
+typedef struct VtdQiPending {
+    VtdUnit *u;
+    VtdInvDesc d;
+    uint64_t head;      /* where it was fetched (for messages) */
+    unsigned left;      /* REORDER: descriptors still to be fetched first; 0 for DEFER */
+    bool timed;         /* DEFER: @timer is armed */
+    EmuTimer timer;
+} VtdQiPending;
+
+static void vtd_qi_deferred_fire(EmuSim *sim, void *opaque)
+{
+    VtdQiPending *q = opaque;
+    (void)sim;
+    g_ptr_array_remove(q->u->qi_pending, q);
+    vtd_qi_run(q->u, &q->d, q->head);   /* errors are raised in FSTS like any other */
+    g_free(q);
+}
+
+static void vtd_qi_pending_add(VtdUnit *u, const VtdInvDesc *d, uint64_t head, unsigned by, EmuTick when)
+{
+    VtdQiPending *q = g_new0(VtdQiPending, 1);
+    q->u = u;
+    q->d = *d;
+    q->head = head;
+    q->left = by;
+    if (!by) {
+        q->timed = true;
+        emu_timer_init(&q->timer, u->sim, EVQ_PRIO_DEFAULT, vtd_qi_deferred_fire, q);
+        emu_timer_mod(&q->timer, when);
+    }
+    g_ptr_array_add(u->qi_pending, q);
+}
+
+/*
+ * One more descriptor was fetched: counts it for the first @n pending
+ * entries and executes, in the order they were held, those whose count
+ * reaches zero.  Returns VTD_QI_DONE, or the first other outcome.
+ */
+static VtdQiOutcome vtd_qi_release(VtdUnit *u, guint n)
+{
+    VtdQiOutcome worst = VTD_QI_DONE;
+    for (guint i = 0; i < n && i < u->qi_pending->len;) {
+        VtdQiPending *q = g_ptr_array_index(u->qi_pending, i);
+        if (q->timed || --q->left) {
+            i++;
+            continue;
+        }
+        g_ptr_array_remove_index(u->qi_pending, i);
+        n--;
+        VtdQiOutcome o = vtd_qi_run(u, &q->d, q->head);
+        if (worst == VTD_QI_DONE)
+            worst = o;
+        g_free(q);
+    }
+    return worst;
+}
+
+void vtd_qi_pending_clear(VtdUnit *u)
+{
+    for (guint i = 0; i < u->qi_pending->len; i++) {
+        VtdQiPending *q = g_ptr_array_index(u->qi_pending, i);
+        if (q->timed)
+            emu_timer_del(&q->timer);
+        g_free(q);
+    }
+    g_ptr_array_set_size(u->qi_pending, 0);
+}
+
 void vtd_qi_process(VtdUnit *u)
 {
     if (!(vtd_get(u, VTD_REG_GSTS) & VTD_GSTS_QIES))
@@ -338,16 +428,38 @@ void vtd_qi_process(VtdUnit *u)
         }
         for (unsigned i = 0; i < dsize / 8; i++)
             d.val[i] = GUINT64_FROM_LE(d.val[i]);
-        VtdQiOutcome o = VTD_QI_DONE;
-        if (!u->qi_drop || !u->qi_drop(u->qi_drop_opaque, vtd_inv_type(&d), d.val)) {
-            o = vtd_qi_exec(u, &d, dw, head);
+        VtdQiOutcome o = vtd_qi_check(u, &d, dw, head);
+        if (o == VTD_QI_IQE)
+            break;
+        VtdQiVerdict v = { VTD_QI_PASS, 0, 0 };
+        if (u->qi_filter)
+            v = u->qi_filter(u->qi_filter_opaque, &d);
+        /* descriptors held before this one count it; one held now does not */
+        guint held_before = u->qi_pending->len;
+        switch (v.action) {
+        case VTD_QI_DROP:
+            break;
+        case VTD_QI_DEFER:
+            if (u->sim) {
+                vtd_qi_pending_add(u, &d, head, 0, emu_sim_now(u->sim) + v.delay);
+                break;
+            }
+            o = vtd_qi_run(u, &d, head);   /* no event queue to defer to */
+            break;
+        case VTD_QI_REORDER:
+            vtd_qi_pending_add(u, &d, head, v.by ? v.by : 1, 0);
+            break;
+        case VTD_QI_PASS:
+        default:
+            o = vtd_qi_run(u, &d, head);
+            break;
         }
         if (o == VTD_QI_IQE)
             break;
         u->stats.inv_descriptors++;
         head = (head + dsize) % qsize;
         vtd_set(u, VTD_REG_IQH, head);
-        if (o == VTD_QI_STOP_AFTER)
+        if (vtd_qi_release(u, held_before) != VTD_QI_DONE || o == VTD_QI_STOP_AFTER)
             break;
     }
 }

@@ -39,6 +39,9 @@
  *   - Access errors on the root of a paging hierarchy are 0x73 (FSPTPTR)
  *     and 0x7B (SSPTPTR), deeper ones 0x70 / 0x78 (legacy: always 0x7);
  *     failed A/D write-backs are reported as access errors (0x70/0x78).
+ *     Every table access goes through rd64()/wr64(), where an installed
+ *     memory filter (vtd_xlate_set_mem_filter, fault injection) can make
+ *     it fail; without one the cost is a NULL check.
  *   - Nested: a first-stage table GPA beyond the second-stage width is
  *     0x74; the second-stage translation of FSPTPTR / of a deeper table
  *     without read permission is 0x75 / 0x76; an A/D update of a
@@ -137,6 +140,8 @@ struct VtdXlate {
     AddrSpace *mem;
     VtdXlateConfig cfg;
     VtdCache *c[VTD_CACHE_COUNT];
+    VtdXlateMemFilter *mem_filter;   /* fault injection; NULL normally */
+    void *mem_filter_opaque;
 };
 
 static const char *const cache_names[VTD_CACHE_COUNT] = {
@@ -203,6 +208,12 @@ void vtd_xlate_free(VtdXlate *x)
     g_free(x);
 }
 
+void vtd_xlate_set_mem_filter(VtdXlate *x, VtdXlateMemFilter *filter, void *opaque)
+{
+    x->mem_filter = filter;
+    x->mem_filter_opaque = opaque;
+}
+
 void vtd_xlate_set_config(VtdXlate *x, const VtdXlateConfig *cfg)
 {
     x->cfg = *cfg;
@@ -253,12 +264,16 @@ static bool rd64(Walk *w, uint64_t addr, uint64_t *v)
     w->res->mem_reads++;
     if (addr & 7)
         return false;
+    if (w->x->mem_filter && w->x->mem_filter(w->x->mem_filter_opaque, addr, false))
+        return false;   /* injected access error */
     return addr_space_read(w->x->mem, addr, 8, v) == MEMTX_OK;
 }
 
 static bool wr64(Walk *w, uint64_t addr, uint64_t v)
 {
     w->res->mem_writes++;
+    if (w->x->mem_filter && w->x->mem_filter(w->x->mem_filter_opaque, addr, true))
+        return false;   /* injected A/D write-back failure */
     return addr_space_write(w->x->mem, addr, 8, v) == MEMTX_OK;
 }
 
@@ -778,8 +793,8 @@ static int fs_walk(Walk *w, uint64_t va, bool nested, FsOut *out, FsTrail *trail
 }
 
 /*
- * The access was granted: sets A on the walked first-stage entries and D on
- * the leaf, then caches the non-leaf entries.  In a nested walk the A/D
+ * The access was granted: sets A (and EA with the PASID entry's EAFE) on the
+ * walked first-stage entries and D on the leaf, then caches the non-leaf entries.  In a nested walk the A/D
  * write is a write through the second stage: it needs SS write permission
  * (0x77) and, with SSADE, sets D in the SS entry mapping the table page.
  */
@@ -788,6 +803,8 @@ static int fs_commit(Walk *w, const FsTrail *t, bool nested, bool dirty)
     for (unsigned i = 0; i < t->n; i++) {
         VtdFsPte pte = {{t->val[i]}};
         vtd_fspte_set_A(&pte, 1);
+        if (vtd_pe_EAFE(&w->pe))
+            vtd_fspte_set_EA(&pte, 1);   /* Extended Accessed, set with A (EAFE) */
         if (dirty && i + 1 == t->n)
             vtd_fspte_set_D(&pte, 1);
         uint64_t v = pte.val[0];

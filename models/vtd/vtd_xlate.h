@@ -237,6 +237,24 @@ typedef struct VtdXlate VtdXlate;
 VtdXlate *vtd_xlate_new(const VtdCacheParams *params, AddrSpace *mem, GError **err);
 void vtd_xlate_free(VtdXlate *x);
 
+/**
+ * VtdXlateMemFilter:
+ * Consulted before every 64-bit table access of the walker (root, context,
+ * PASID-directory, PASID and paging entries; A/D write-backs with @write):
+ * returning true makes the access fail as a bus error would, and the walk
+ * reports the access-error fault reason of the structure it was reading
+ * (0x08/0x09/0x07 legacy; 0x38/0x40/0x50/0x58, 0x73/0x70 first stage and
+ * 0x7B/0x78 second stage in scalable mode).  For fault injection.
+ */
+typedef bool VtdXlateMemFilter(void *opaque, uint64_t addr, bool write);
+
+/**
+ * vtd_xlate_set_mem_filter:
+ * Installs @filter (NULL removes it; @opaque is borrowed).  Without one
+ * the walker pays a single NULL check per table access.
+ */
+void vtd_xlate_set_mem_filter(VtdXlate *x, VtdXlateMemFilter *filter, void *opaque);
+
 /** Installs a new register snapshot (copied).  Caches are not touched. */
 void vtd_xlate_set_config(VtdXlate *x, const VtdXlateConfig *cfg);
 const VtdXlateConfig *vtd_xlate_get_config(const VtdXlate *x);

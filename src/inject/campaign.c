@@ -360,7 +360,7 @@ gboolean campaign_merge(const char *dir, GString *text, GError **error)
     json_builder_end_array(b);
     g_string_append_printf(text, "campaign %s: %u shards, %u results, %u missing\n", dir, ids->len,
                            ids->len - missing->len, missing->len);
-    g_string_append(text, "class          shards  not-fired  masked  detected   sdc  hang  error  coverage\n");
+    g_string_append(text, "class            shards  not-fired  masked  detected   sdc  hang  error  coverage\n");
     json_builder_set_member_name(b, "classes");
     json_builder_begin_object(b);
     for (unsigned c = 0; c < INJECT__COUNT; c++) {
@@ -371,7 +371,7 @@ gboolean campaign_merge(const char *dir, GString *text, GError **error)
         unsigned fired = t->shards - t->outcome[INJECT_NOT_FIRED] - t->errors;
         unsigned effective = fired - t->outcome[INJECT_MASKED];
         double cov = effective ? 100.0 * t->outcome[INJECT_DETECTED] / effective : 0;
-        g_string_append_printf(text, "%-14s %6u %10u %7u %9u %5u %5u %6u  %s%6.1f%%\n",
+        g_string_append_printf(text, "%-16s %6u %10u %7u %9u %5u %5u %6u  %s%6.1f%%\n",
                                inject_class_name(c), t->shards, t->outcome[INJECT_NOT_FIRED],
                                t->outcome[INJECT_MASKED], t->outcome[INJECT_DETECTED], t->outcome[INJECT_SDC],
                                t->outcome[INJECT_HANG], t->errors, effective ? "" : "  n/a", cov);

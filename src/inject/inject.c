@@ -19,8 +19,14 @@
  *
  * The injector never changes what the models do except at the points it
  * is asked to: an error completion instead of routing, a flipped bit for
- * the duration of one request, a skipped `flush`, a filled page request
- * queue, an MSI delivered zero or two times.
+ * the duration of one request (or MSI), a skipped `flush`, a filled page
+ * request queue, an MSI delivered zero or two times, an invalidation
+ * descriptor lost, deferred or held back (the unit's QI filter), a failed
+ * table read or A/D write-back (the unit's table filter, consulted only
+ * while this injector is attached), a correctable error logged in AER.
+ * Every entry it names (bitflip, table-read-error) is located by its own
+ * walk of the tables in memory (entry_locate), through the structure
+ * accessors of models/vtd/vtd_entries.h, as the hardware would find it.
  */
 #include <string.h>
 #include <json-glib/json-glib.h>
@@ -32,6 +38,7 @@
 #include "models/vtd/vtd.h"
 #include "models/vtd/vtd_entries.h"
 #include "models/vtd/vtd_regs.h"
+#include "pcie/ats.h"
 #include "pcie/pcie.h"
 #include "platform/irq.h"
 #include "platform/platform.h"
@@ -153,12 +160,33 @@ static const char *desc_name(unsigned code)
     return "reserved";
 }
 
+static const struct {
+    const char *name;
+    uint32_t bit;
+} link_kinds[] = {
+#define LINK_X(name, cor) { name, PCIE_AER_COR_##cor },
+    INJECT_LINK_KINDS(LINK_X)
+#undef LINK_X
+};
+
+static const struct {
+    const char *name;
+    unsigned bits;
+    const char *what;
+} entry_info[] = {
+#define INJECT_ENTRY_X(id, name, bits, what) { name, bits, what },
+    INJECT_ENTRIES(INJECT_ENTRY_X)
+#undef INJECT_ENTRY_X
+    { "ADDR", 64, "word" },
+};
+
 InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
 {
     if (n < 1) {
         return spec_fail(error, "usage: inject CLASS [time=T] [nth=N] [prob=P seed=S] [count=K] "
                                 "[dev=D] [pasid=N] [addr=LO-HI|LO+SIZE] [op=read|write] "
-                                "[entry=root|context|pte|ADDR] [bit=N] [desc=TYPE]");
+                                "[entry=root|context|pasid-dir|pasid|pte|fs-pte|irte|ADDR] [bit=N] [desc=TYPE] [did=N] [sid=BDF] "
+                                "[delay=TIME] [by=N] [kind=K] [side=device|port]");
     }
     int c = inject_class_parse(words[0]);
     if (c < 0) {
@@ -202,7 +230,7 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
             ok = trace_parse_u64(v, &s->seed);
         } else if (!strcmp(k, "count")) {
             ok = trace_parse_u64(v, &s->count);
-        } else if (!strcmp(k, "dev")) {
+        } else if (!strcmp(k, "dev") || !strcmp(k, "sid")) {
             g_free(s->dev);
             s->dev = g_strdup(v);
             ok = *v != 0;
@@ -217,18 +245,17 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
             ok = !strcmp(v, "read") || !strcmp(v, "write") || !strcmp(v, "any");
             s->op = !strcmp(v, "read") ? 1 : !strcmp(v, "write") ? 2 : 0;
         } else if (!strcmp(k, "entry")) {
-            if (!strcmp(v, "root")) {
-                s->entry = INJECT_ENTRY_ROOT;
-            } else if (!strcmp(v, "context")) {
-                s->entry = INJECT_ENTRY_CONTEXT;
-            } else if (!strcmp(v, "pte")) {
-                s->entry = INJECT_ENTRY_PTE;
-            } else {
-                s->entry = INJECT_ENTRY_PADDR;
+            s->entry = INJECT_ENTRY_PADDR;
+            for (unsigned j = 0; j < INJECT_ENTRY_PADDR; j++) {
+                if (!strcmp(v, entry_info[j].name)) {
+                    s->entry = (InjectEntry)j;
+                }
+            }
+            if (s->entry == INJECT_ENTRY_PADDR) {
                 ok = trace_parse_u64(v, &s->paddr) && !(s->paddr & 7);
             }
         } else if (!strcmp(k, "bit")) {
-            ok = trace_parse_u64(v, &x) && x < 256;
+            ok = trace_parse_u64(v, &x) && x < 512;
             s->bit = (unsigned)x;
         } else if (!strcmp(k, "desc")) {
             ok = parse_desc(v, &s->desc);
@@ -243,9 +270,33 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
                 g_string_free(known, TRUE);
                 return r;
             }
+        } else if (!strcmp(k, "did")) {
+            ok = trace_parse_u64(v, &x) && x <= 0xffff;
+            s->did = (uint16_t)x;
+            s->has_did = true;
+        } else if (!strcmp(k, "delay")) {
+            g_autofree char *t = g_strconcat("@", v, NULL);
+            bool rel;
+            ok = trace_parse_time(t, &s->delay, &rel) && !rel;
+            s->has_delay = true;
+        } else if (!strcmp(k, "kind")) {
+            s->link_cor = 0;
+            for (unsigned j = 0; j < G_N_ELEMENTS(link_kinds); j++) {
+                if (!strcmp(v, link_kinds[j].name)) {
+                    s->link_cor = link_kinds[j].bit;
+                }
+            }
+            ok = s->link_cor != 0;
+        } else if (!strcmp(k, "side")) {
+            ok = !strcmp(v, "device") || !strcmp(v, "port");
+            s->link_port = !strcmp(v, "port");
+        } else if (!strcmp(k, "by")) {
+            ok = trace_parse_u64(v, &x) && x >= 1 && x <= 65536;
+            s->by = (unsigned)x;
         } else {
             inject_spec_free(s);
-            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev pasid addr op entry bit desc)", k);
+            return spec_fail(error, "unknown option '%s' (time nth prob seed count dev sid pasid addr op entry bit "
+                                    "desc did delay by kind side)", k);
         }
         if (!ok) {
             inject_spec_free(s);
@@ -253,19 +304,42 @@ InjectSpec *inject_spec_parse(char **words, unsigned n, GError **error)
         }
         g_string_append_printf(text, " %s", w);
     }
-    if (s->cls == INJECT_BITFLIP &&
-        (s->bit >= (s->entry == INJECT_ENTRY_CONTEXT ? 256u : s->entry == INJECT_ENTRY_ROOT ? 128u : 64u))) {
+    if (s->cls == INJECT_TABLE_READ_ERROR && s->entry == INJECT_ENTRY_IRTE) {
+        inject_spec_free(s);
+        return spec_fail(error, "table-read-error: IRTE reads are not modelled (use bitflip entry=irte)");
+    }
+    if (s->cls == INJECT_AD_WRITEBACK && strstr(text->str, " entry=")) {
+        inject_spec_free(s);
+        return spec_fail(error, "ad-writeback fails every A/D write-back of a matching request (no entry=)");
+    }
+    if (s->cls == INJECT_BITFLIP && s->bit >= entry_info[s->entry].bits) {
         unsigned bit = s->bit;
         inject_spec_free(s);
         return spec_fail(error, "bit=%u is outside the entry", bit);
     }
-    if (s->cls == INJECT_DROP_DESC && (s->dev || s->has_pasid || s->has_addr || s->op)) {
-        inject_spec_free(s);
-        return spec_fail(error, "drop-desc selects descriptors by desc=TYPE only (not dev, pasid, addr or op)");
+    bool qi = s->cls == INJECT_DROP_DESC || s->cls == INJECT_DELAY_DESC || s->cls == INJECT_REORDER_DESC;
+    const char *bad = NULL;
+    if (qi && s->op) {
+        bad = "op= does not apply to invalidation descriptors (select them by desc, did, addr, sid/dev, pasid)";
+    } else if (!qi && (s->desc || s->has_did)) {
+        bad = "desc= and did= only apply to drop-desc, delay-desc and reorder-desc";
+    } else if ((s->cls == INJECT_DELAY_DESC) != s->has_delay) {
+        bad = s->has_delay ? "delay= only applies to delay-desc" : "delay-desc needs delay=TIME";
+    } else if (s->cls != INJECT_REORDER_DESC && s->by) {
+        bad = "by= only applies to reorder-desc";
     }
-    if (s->cls != INJECT_DROP_DESC && s->desc) {
+    if (bad) {
         inject_spec_free(s);
-        return spec_fail(error, "desc= only applies to drop-desc");
+        return spec_fail(error, "%s", bad);
+    }
+    if ((s->cls == INJECT_LINK_ERROR) != (s->link_cor != 0) || (s->link_port && s->cls != INJECT_LINK_ERROR)) {
+        bool lk = s->cls == INJECT_LINK_ERROR;
+        inject_spec_free(s);
+        return spec_fail(error, lk ? "link-error needs kind=receiver|bad-tlp|bad-dllp|replay-rollover|replay-timeout"
+                                   : "kind= and side= only apply to link-error");
+    }
+    if (s->cls == INJECT_REORDER_DESC && !s->by) {
+        s->by = 1;
     }
     s->text = g_strdup(text->str);
     return s;
@@ -320,6 +394,12 @@ typedef struct InjectRun {
     /* a flipped bit waiting to be restored */
     bool flip_pending;
     uint64_t flip_addr, flip_old;
+    /* table-read-error: reads of [rderr_lo, rderr_hi) fail until the request ends */
+    bool rderr_pending;
+    uint64_t rderr_lo, rderr_hi;
+    /* the request at the root complex, for ad-writeback (valid while in_request) */
+    bool in_request;
+    PcieTlp cur;
 } InjectRun;
 
 static InjectRun *run_new(bool golden, GPtrArray *cli_specs)
@@ -358,15 +438,22 @@ static gboolean arm(InjectRun *ir, const InjectSpec *s, GError **error)
     a->rand = g_rand_new_with_seed((guint32)(s->seed ^ (s->seed >> 32)));
     if (s->dev) {
         PcieFn *fn = platform_find_device(ir->p, s->dev);
-        if (!fn) {
+        uint16_t rid;
+        bool qi = s->cls == INJECT_DROP_DESC || s->cls == INJECT_DELAY_DESC || s->cls == INJECT_REORDER_DESC;
+        if (!fn && qi && platform_parse_bdf(s->dev, &rid)) {
+            /* a descriptor may name any source-id, present or not */
+            a->has_rid = true;
+            a->rid = rid;
+        } else if (!fn) {
             g_rand_free(a->rand);
             g_free(a);
             g_set_error(error, EMU_ERROR, EMU_ERROR_PARSE, "inject: no device '%s' on this platform",
                         s->dev);
             return FALSE;
+        } else {
+            a->has_rid = true;
+            a->rid = pcie_fn_rid(fn);
         }
-        a->has_rid = true;
-        a->rid = pcie_fn_rid(fn);
     }
     g_ptr_array_add(ir->arms, a);
     return TRUE;
@@ -439,65 +526,196 @@ static void tlp_words(const PcieTlp *t, GString *out)
                            (guint64)t->addr, t->length);
 }
 
-/* The host address of the 64-bit word of the entry @s names for @t, or FALSE. */
-static bool flip_target(InjectRun *ir, const InjectSpec *s, const PcieTlp *t, uint64_t *addr,
-                        const char **what)
+static uint64_t ld64(InjectRun *ir, uint64_t addr)
 {
-    if (s->entry == INJECT_ENTRY_PADDR) {
-        *addr = s->paddr;
-        *what = "word";
-        return true;
+    uint64_t v = 0;
+    addr_space_read(ir->p->mem, addr, 8, &v);
+    return v;
+}
+
+/*
+ * The paging entry the walker reads last for @in in the @levels-level
+ * tables at @table: the leaf, or the first non-present entry.
+ */
+static uint64_t walk_paging(InjectRun *ir, uint64_t table, unsigned levels, uint64_t in, bool fs)
+{
+    for (unsigned l = levels; l >= 1; l--) {
+        uint64_t pa = table + 8 * ((in >> (12 + 9 * (l - 1))) & 0x1ff);
+        if (fs) {
+            VtdFsPte e = { { ld64(ir, pa) } };
+            if (l == 1 || !vtd_fspte_P(&e) || (l <= 3 && vtd_fspte_PS(&e))) {
+                return pa;
+            }
+            table = vtd_fspte_ADDR(&e) << 12;
+        } else {
+            VtdSsPte e = { { ld64(ir, pa) } };
+            if (l == 1 || (!vtd_sspte_R(&e) && !vtd_sspte_W(&e)) || (l <= 3 && vtd_sspte_PS(&e))) {
+                return pa;
+            }
+            table = vtd_sspte_ADDR(&e) << 12;
+        }
     }
-    PlatformVtd *v = platform_vtd_for(ir->p, t->requester_id);
+    return table;
+}
+
+/*
+ * The host address of the entry @e the hardware reads for a request of
+ * @rid (with @pasid when @pasid_present) to @in, following the tables in
+ * memory as the walker would (legacy: root, context, second-stage tables;
+ * scalable: root, context, PASID directory, PASID entry, then the
+ * second-stage (PGTT=2) or first-stage (PGTT=1) tables).  FALSE when the
+ * walk does not reach such an entry (a non-present entry above it, the
+ * other stage, nested or pass-through translation).
+ */
+static bool entry_locate(InjectRun *ir, InjectEntry e, uint16_t rid, bool pasid_present, uint32_t pasid,
+                         uint64_t in, uint64_t *addr)
+{
+    PlatformVtd *v = platform_vtd_for(ir->p, rid);
     if (!v) {
         return false;
     }
-    uint64_t rta = vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8);
-    bool scalable = ((rta >> 10) & 3) == 1;
-    rta &= ~UINT64_C(0xfff);
-    uint8_t bus = (uint8_t)PCIE_BUS(t->requester_id), devfn = (uint8_t)t->requester_id;
-    uint64_t root = rta + 16u * bus;
-    if (s->entry == INJECT_ENTRY_ROOT) {
-        *addr = root + 8u * (s->bit / 64);
-        *what = "root entry";
+    uint64_t rtaddr = vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8);
+    bool sm = vtd_RTADDR_TTM(rtaddr) == 1;
+    uint8_t bus = (uint8_t)PCIE_BUS(rid), devfn = (uint8_t)rid;
+    uint64_t root = (vtd_RTADDR_RTA(rtaddr) << 12) + (uint64_t)VTD_ROOT_ENTRY_SIZE * bus;
+    if (e == INJECT_ENTRY_ROOT) {
+        *addr = root;
         return true;
     }
-    uint64_t re = 0;
-    addr_space_read(ir->p->mem, root + (scalable && devfn >= 128 ? 8 : 0), 8, &re);
-    if (!(re & 1)) {
-        return false;
-    }
-    uint64_t ctx = (re & BITFLIP_PTE_ADDR_MASK) + (scalable ? 32u * (devfn & 0x7f) : 16u * devfn);
-    if (s->entry == INJECT_ENTRY_CONTEXT) {
-        if (!scalable && s->bit >= 128) {
-            return false;   /* legacy context entries are 128 bits */
+    VtdRootEntry re = { { ld64(ir, root), ld64(ir, root + 8) } };
+    if (!sm) {
+        if (!vtd_re_P(&re)) {
+            return false;
         }
-        *addr = ctx + 8u * (s->bit / 64);
-        *what = "context entry";
-        return true;
-    }
-    if (scalable) {
-        return false;   /* PTE flips walk legacy second-stage tables only */
-    }
-    uint64_t lo = 0, hi = 0;
-    addr_space_read(ir->p->mem, ctx, 8, &lo);
-    addr_space_read(ir->p->mem, ctx + 8, 8, &hi);
-    if (!(lo & 1) || ((lo >> 2) & 3) == 2) {
-        return false;   /* not present or pass-through: no paging entry is read */
-    }
-    unsigned levels = (unsigned)(hi & 7) + 2;
-    uint64_t table = lo & BITFLIP_PTE_ADDR_MASK;
-    for (unsigned l = levels; l >= 1; l--) {
-        uint64_t pa = table + 8 * ((t->addr >> (12 + 9 * (l - 1))) & 0x1ff), pte = 0;
-        addr_space_read(ir->p->mem, pa, 8, &pte);
-        if (l == 1 || !(pte & 3) || (pte & (1u << 7))) {
-            *addr = pa;
-            *what = "paging entry";
+        uint64_t ctx = (vtd_re_CTP(&re) << 12) + (uint64_t)VTD_CONTEXT_ENTRY_SIZE * devfn;
+        if (e == INJECT_ENTRY_CONTEXT) {
+            *addr = ctx;
             return true;
         }
-        table = pte & BITFLIP_PTE_ADDR_MASK;
+        VtdContextEntry ce = { { ld64(ir, ctx), ld64(ir, ctx + 8) } };
+        if (e != INJECT_ENTRY_PTE || !vtd_ce_P(&ce) || vtd_ce_TT(&ce) == VTD_TT_PASSTHROUGH) {
+            return false;   /* no PASID or first-stage tables in legacy mode */
+        }
+        *addr = walk_paging(ir, vtd_ce_SLPTPTR(&ce) << 12, (unsigned)vtd_ce_AW(&ce) + 2, in, false);
+        return true;
+    }
+    bool upper = devfn >= 128;
+    if (!(upper ? vtd_sre_UP(&re) : vtd_sre_LP(&re))) {
+        return false;
+    }
+    uint64_t ctx = ((upper ? vtd_sre_UCTP(&re) : vtd_sre_LCTP(&re)) << 12) +
+                   (uint64_t)VTD_SM_CONTEXT_ENTRY_SIZE * (devfn & 0x7f);
+    if (e == INJECT_ENTRY_CONTEXT) {
+        *addr = ctx;
+        return true;
+    }
+    VtdSmContextEntry ce;
+    for (unsigned i = 0; i < 4; i++) {
+        ce.val[i] = ld64(ir, ctx + 8 * i);
+    }
+    if (!vtd_sce_P(&ce)) {
+        return false;
+    }
+    uint32_t p = pasid_present ? pasid : (uint32_t)vtd_sce_RID_PASID(&ce);
+    uint64_t dir = (vtd_sce_PASIDDIRPTR(&ce) << 12) + (uint64_t)VTD_PASID_DIR_ENTRY_SIZE * (p >> 6);
+    if (e == INJECT_ENTRY_PASID_DIR) {
+        *addr = dir;
+        return true;
+    }
+    VtdPasidDirEntry de = { { ld64(ir, dir) } };
+    if (!vtd_pdire_P(&de)) {
+        return false;
+    }
+    uint64_t pa = (vtd_pdire_SMPTBLPTR(&de) << 12) + (uint64_t)VTD_PASID_ENTRY_SIZE * (p & 63);
+    if (e == INJECT_ENTRY_PASID) {
+        *addr = pa;
+        return true;
+    }
+    VtdPasidEntry pe;
+    for (unsigned i = 0; i < 8; i++) {
+        pe.val[i] = ld64(ir, pa + 8 * i);
+    }
+    if (!vtd_pe_P(&pe)) {
+        return false;
+    }
+    unsigned pgtt = (unsigned)vtd_pe_PGTT(&pe);
+    if (e == INJECT_ENTRY_PTE && pgtt == VTD_PGTT_SECOND_STAGE) {
+        *addr = walk_paging(ir, vtd_pe_SSPTPTR(&pe) << 12, (unsigned)vtd_pe_AW(&pe) + 2, in, false);
+        return true;
+    }
+    if (e == INJECT_ENTRY_FS_PTE && pgtt == VTD_PGTT_FIRST_STAGE) {
+        *addr = walk_paging(ir, vtd_pe_FSPTPTR(&pe) << 12, vtd_pe_FSPM(&pe) == 1 ? 5 : 4, in, true);
+        return true;
     }
     return false;
+}
+
+/*
+ * The IRTE a remappable-format MSI (@addr, @data) of @rid selects while
+ * the unit has interrupt remapping enabled (VT-d 4.x 5.1.2: handle, plus
+ * the subhandle with SHV).  FALSE for compatibility-format interrupts.
+ */
+static bool irte_locate(InjectRun *ir, uint16_t rid, uint64_t addr, uint32_t data, uint64_t *pa)
+{
+    PlatformVtd *v = platform_vtd_for(ir->p, rid);
+    uint64_t irta;
+    bool ire;
+    if (!v) {
+        return false;
+    }
+    vtd_unit_ir_state(v->unit, &irta, &ire, NULL);
+    VtdMsiAddr ma = { { addr } };
+    VtdMsiData md = { { data } };
+    if (!ire || !vtd_msi_IF(&ma)) {
+        return false;
+    }
+    uint64_t index = vtd_msi_HANDLE(&ma) | (vtd_msi_HANDLE_15(&ma) << 15);
+    if (vtd_msi_SHV(&ma)) {
+        index = (index + vtd_msi_SUBHANDLE(&md)) & 0xffff;
+    }
+    *pa = (vtd_IRTA_IRTA(irta) << 12) + (uint64_t)VTD_IRTE_SIZE * index;
+    return true;
+}
+
+/* The host address of the entry (@size bytes) @s names for @t, or FALSE. */
+static bool entry_target(InjectRun *ir, const InjectSpec *s, const PcieTlp *t, uint64_t *addr, unsigned *size)
+{
+    *size = s->entry == INJECT_ENTRY_PADDR ? 8 : entry_info[s->entry].bits / 8;
+    if (s->entry == INJECT_ENTRY_PADDR) {
+        *addr = s->paddr;
+        return true;
+    }
+    if (s->entry == INJECT_ENTRY_IRTE) {
+        return false;   /* read on interrupt requests: see hook_msi */
+    }
+    if (!entry_locate(ir, s->entry, t->requester_id, t->pasid_present, t->pasid, t->addr, addr)) {
+        return false;
+    }
+    if (s->entry == INJECT_ENTRY_CONTEXT) {
+        PlatformVtd *v = platform_vtd_for(ir->p, t->requester_id);
+        if (vtd_RTADDR_TTM(vtd_unit_reg_peek(v->unit, VTD_RTADDR_REG, 8)) != 1) {
+            *size = VTD_CONTEXT_ENTRY_SIZE;   /* legacy context entries are 128 bits */
+        }
+    }
+    return true;
+}
+
+/* Flips bit @bit of the entry at @entry (@size bytes) until flip_restore(); FALSE if outside it. */
+static bool flip_arm(InjectRun *ir, const InjectSpec *s, uint64_t entry, unsigned size, const char *for_what)
+{
+    if (s->bit >= size * 8 || ir->flip_pending) {
+        return false;
+    }
+    uint64_t addr = entry + 8u * (s->bit / 64), old = ld64(ir, addr);
+    uint64_t flipped = old ^ (UINT64_C(1) << (s->bit % 64));
+    addr_space_write(ir->p->mem, addr, 8, flipped);
+    ir->flip_pending = true;
+    ir->flip_addr = addr;
+    ir->flip_old = old;
+    note(ir, s->cls, "bit %u of the %s at 0x%" G_GINT64_MODIFIER "x (0x%016" G_GINT64_MODIFIER
+         "x -> 0x%016" G_GINT64_MODIFIER "x) for %s", s->bit, entry_info[s->entry].what, (guint64)addr,
+         (guint64)old, (guint64)flipped, for_what);
+    return true;
 }
 
 static void flip_restore(InjectRun *ir)
@@ -508,13 +726,48 @@ static void flip_restore(InjectRun *ir)
     }
 }
 
+/* The end of a request: restores a flipped bit, disarms a table read error. */
+static void request_end(InjectRun *ir)
+{
+    flip_restore(ir);
+    ir->rderr_pending = false;
+    ir->in_request = false;
+}
+
 static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *status);
+
+/*
+ * A corrected link error while @t crossed the requester's link: the data
+ * link layer replays the TLP, so the data is unaffected; the receiver
+ * logs the error in its Correctable Error Status (the device, or with
+ * side=port the port above it), when it has an AER capability.
+ */
+static void link_error(InjectRun *ir, Arm *a, const PcieTlp *t)
+{
+    PcieFn *fn = pcie_fabric_find(ir->p->fabric, t->requester_id);
+    if (fn && a->spec->link_port) {
+        fn = pcie_fn_parent(fn);
+    }
+    if (!fn || !trigger(ir, a)) {
+        return;
+    }
+    unsigned bit = (unsigned)g_bit_nth_lsf(a->spec->link_cor, -1);
+    bool logged = pcie_fn_aer_log(fn, 0, a->spec->link_cor);
+    uint16_t rid = pcie_fn_rid(fn);
+    g_autoptr(GString) d = g_string_new(NULL);
+    tlp_words(t, d);
+    note(ir, a->spec->cls, "%s on the link of %s: %s %02x:%02x.%x", pcie_aer_error_name(true, bit), d->str,
+         logged ? "logged in the Correctable Error Status of" : "not logged (no AER capability) by",
+         PCIE_BUS(rid), PCIE_DEV(rid), PCIE_FN(rid));
+}
 
 static bool hook_rc_before(void *opaque, PcieTlp *t, void *data, PcieCplStatus *status)
 {
     InjectRun *ir = opaque;
+    ir->in_request = true;
+    ir->cur = *t;
     if (rc_before(ir, t, data, status)) {
-        flip_restore(ir);   /* completed here: rc_after will not run */
+        request_end(ir);   /* completed here: rc_after will not run */
         return true;
     }
     return false;
@@ -526,27 +779,33 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
         InjectClass c = a->spec->cls;
-        if (c > INJECT_BITFLIP ||
+        if ((c > INJECT_BITFLIP && c != INJECT_TABLE_READ_ERROR && c != INJECT_LINK_ERROR) ||
             !match_req(a, t->requester_id, t->pasid_present, t->pasid, t->addr, t->length, write)) {
             continue;
         }
-        if (c == INJECT_BITFLIP) {
+        if (c == INJECT_LINK_ERROR) {
+            link_error(ir, a, t);
+            continue;
+        }
+        if (c == INJECT_BITFLIP || c == INJECT_TABLE_READ_ERROR) {
             uint64_t addr;
-            const char *what;
-            if (ir->flip_pending || !flip_target(ir, a->spec, t, &addr, &what) || !trigger(ir, a)) {
+            unsigned size;
+            if ((c == INJECT_BITFLIP ? ir->flip_pending : ir->rderr_pending) ||
+                !entry_target(ir, a->spec, t, &addr, &size) ||
+                (c == INJECT_BITFLIP && a->spec->bit >= size * 8) || !trigger(ir, a)) {
                 continue;
             }
-            uint64_t old = 0;
-            addr_space_read(ir->p->mem, addr, 8, &old);
-            addr_space_write(ir->p->mem, addr, 8, old ^ (UINT64_C(1) << (a->spec->bit % 64)));
-            ir->flip_pending = true;
-            ir->flip_addr = addr;
-            ir->flip_old = old;
             g_autoptr(GString) d = g_string_new(NULL);
             tlp_words(t, d);
-            note(ir, c, "bit %u of the %s at 0x%" G_GINT64_MODIFIER "x (0x%016" G_GINT64_MODIFIER
-                 "x -> 0x%016" G_GINT64_MODIFIER "x) for %s", a->spec->bit, what, (guint64)addr,
-                 (guint64)old, (guint64)(old ^ (UINT64_C(1) << (a->spec->bit % 64))), d->str);
+            if (c == INJECT_BITFLIP) {
+                flip_arm(ir, a->spec, addr, size, d->str);
+                continue;
+            }
+            ir->rderr_pending = true;
+            ir->rderr_lo = addr;
+            ir->rderr_hi = addr + size;
+            note(ir, c, "access error on reads of the %s at 0x%" G_GINT64_MODIFIER "x (%u bytes) for %s",
+                 entry_info[a->spec->entry].what, (guint64)addr, size, d->str);
             continue;
         }
         if (!trigger(ir, a)) {
@@ -566,13 +825,14 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
             return true;
         case INJECT_POISON:
             ir->aer_logged++;
+            t->poisoned = true;   /* the receiver logs it (src/pcie/dma.c) */
             if (write) {
                 /* the completer receives poisoned data: it logs and drops the write */
                 *status = PCIE_CPL_SC;
                 note(ir, c, "poisoned write dropped by the completer (AER POISON_TLP) for %s", d->str);
                 return true;
             }
-            t->poisoned = true;   /* the completion comes back with EP=1; see rc_after */
+            /* the completion comes back with EP=1 */
             note(ir, c, "poisoned completion (EP=1, AER POISON_TLP at the receiver) for %s", d->str);
             return false;
         case INJECT_TIMEOUT:
@@ -582,6 +842,7 @@ static bool rc_before(InjectRun *ir, PcieTlp *t, void *data, PcieCplStatus *stat
                 return true;
             }
             *status = PCIE_CPL_CA;
+            t->cpl_timeout = true;   /* the requester logs Completion Timeout (src/pcie/dma.c) */
             if (data) {
                 memset(data, 0xff, t->length);
             }
@@ -599,7 +860,7 @@ static void hook_rc_after(void *opaque, PcieTlp *t, void *data, PcieCplStatus *s
 {
     InjectRun *ir = opaque;
     (void)data;
-    flip_restore(ir);
+    request_end(ir);
     if (t->at == PCIE_AT_TRANSLATION_REQUEST || !tlp_is_write(t) || *status != PCIE_CPL_SC ||
         (t->addr >= MSI_ADDR_LO && t->addr < MSI_ADDR_HI)) {
         return;
@@ -625,6 +886,18 @@ static unsigned hook_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t dat
     InjectRun *ir = opaque;
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
+        uint64_t irte;
+        if (a->spec->cls != INJECT_BITFLIP || a->spec->entry != INJECT_ENTRY_IRTE || ir->flip_pending ||
+            !match_req(a, rid, false, 0, addr, 4, true) || a->spec->has_pasid ||
+            !irte_locate(ir, rid, addr, data, &irte) || !trigger(ir, a)) {
+            continue;
+        }
+        g_autofree char *d = g_strdup_printf("MSI rid=%02x:%02x.%x addr=0x%" G_GINT64_MODIFIER "x data=0x%x",
+                                             PCIE_BUS(rid), PCIE_DEV(rid), PCIE_FN(rid), (guint64)addr, data);
+        flip_arm(ir, a->spec, irte, VTD_IRTE_SIZE, d);
+    }
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
         InjectClass c = a->spec->cls;
         if ((c != INJECT_MSI_LOST && c != INJECT_MSI_DUP) || !match_req(a, rid, false, 0, addr, 4, true) ||
             (a->spec->has_pasid) || !trigger(ir, a)) {
@@ -636,6 +909,43 @@ static unsigned hook_msi(void *opaque, uint16_t rid, uint64_t addr, uint32_t dat
         return c == INJECT_MSI_LOST ? 0 : 2;
     }
     return 1;
+}
+
+/* The MSI was delivered (or not): a flipped IRTE bit is restored. */
+static void hook_msi_done(void *opaque)
+{
+    flip_restore(opaque);
+}
+
+/*
+ * The walker's table accesses (models/vtd/vtd_xlate.h VtdXlateMemFilter):
+ * a read inside an armed table-read-error entry fails; an A/D write-back
+ * during a request matching an ad-writeback entry fails when it triggers.
+ */
+static bool hook_table_access(void *opaque, uint64_t addr, bool write)
+{
+    InjectRun *ir = opaque;
+    if (!write) {
+        return ir->rderr_pending && addr >= ir->rderr_lo && addr < ir->rderr_hi;
+    }
+    if (!ir->in_request) {
+        return false;
+    }
+    const PcieTlp *t = &ir->cur;
+    for (guint i = 0; i < ir->arms->len; i++) {
+        Arm *a = g_ptr_array_index(ir->arms, i);
+        if (a->spec->cls != INJECT_AD_WRITEBACK ||
+            !match_req(a, t->requester_id, t->pasid_present, t->pasid, t->addr, t->length, tlp_is_write(t)) ||
+            !trigger(ir, a)) {
+            continue;
+        }
+        g_autoptr(GString) d = g_string_new(NULL);
+        tlp_words(t, d);
+        note(ir, a->spec->cls, "A/D write-back to the paging entry at 0x%" G_GINT64_MODIFIER "x failed for %s",
+             (guint64)addr, d->str);
+        return true;
+    }
+    return false;
 }
 
 static bool hook_devtlb_timeout(void *opaque, uint16_t sid, uint64_t addr)
@@ -654,20 +964,182 @@ static bool hook_devtlb_timeout(void *opaque, uint16_t sid, uint64_t addr)
     return false;
 }
 
-static bool hook_qi_drop(void *opaque, unsigned type, const uint64_t *val)
+/*
+ * Whether descriptor @d of @type matches the field selectors of @a: did=
+ * the DID of a domain- or page-selective (PASID-based) IOTLB, context-cache
+ * (domain or device) or PASID-cache (domain or PASID) invalidation; addr=
+ * the range of a page-selective (PASID-based) IOTLB or (PASID-based)
+ * device-TLB invalidation; dev=/sid= the SID of a device-TLB or
+ * device-selective context-cache invalidation (under its function mask)
+ * or the RID of a page group response; pasid= the PASID of a PASID-based
+ * descriptor.  A descriptor without the selected field does not match.
+ */
+static bool desc_match(const Arm *a, unsigned type, const VtdInvDesc *d)
+{
+    const InjectSpec *s = a->spec;
+    if (s->desc && s->desc != type) {
+        return false;
+    }
+    if (s->has_did) {
+        bool has = false;
+        uint64_t did = 0;
+        switch (type) {
+        case VTD_INV_CC:
+            has = vtd_inv_cc_G(d) == VTD_INV_CC_DOMAIN || vtd_inv_cc_G(d) == VTD_INV_CC_DEVICE;
+            did = vtd_inv_cc_DID(d);
+            break;
+        case VTD_INV_IOTLB:
+            has = vtd_inv_iotlb_G(d) == VTD_INV_IOTLB_DSI || vtd_inv_iotlb_G(d) == VTD_INV_IOTLB_PSI;
+            did = vtd_inv_iotlb_DID(d);
+            break;
+        case VTD_INV_PIOTLB:
+            has = true;
+            did = vtd_inv_piotlb_DID(d);
+            break;
+        case VTD_INV_PC:
+            has = vtd_inv_pc_G(d) != VTD_INV_PC_GLOBAL;
+            did = vtd_inv_pc_DID(d);
+            break;
+        default:
+            break;
+        }
+        if (!has || did != s->did) {
+            return false;
+        }
+    }
+    if (s->has_addr) {
+        uint64_t lo = 0, size = 0;
+        switch (type) {
+        case VTD_INV_IOTLB:
+            if (vtd_inv_iotlb_G(d) == VTD_INV_IOTLB_PSI) {
+                size = UINT64_C(4096) << vtd_inv_iotlb_AM(d);
+                lo = (vtd_inv_iotlb_ADDR(d) << 12) & ~(size - 1);
+            }
+            break;
+        case VTD_INV_PIOTLB:
+            if (vtd_inv_piotlb_G(d) == VTD_INV_PIOTLB_PSI) {
+                size = UINT64_C(4096) << vtd_inv_piotlb_AM(d);
+                lo = (vtd_inv_piotlb_ADDR(d) << 12) & ~(size - 1);
+            }
+            break;
+        case VTD_INV_DEV_IOTLB:
+        case VTD_INV_PDEV_IOTLB: {
+            bool dev = type == VTD_INV_DEV_IOTLB;
+            uint64_t page = (dev ? vtd_inv_dev_ADDR(d) : vtd_inv_pdev_ADDR(d)) << 12;
+            if (dev ? vtd_inv_dev_S(d) : vtd_inv_pdev_S(d)) {
+                /* S=1: the ATS range encoding, as the endpoint decodes it */
+                PcieAtsEntry e = pcie_ats_decode(page | (1u << 11));
+                lo = e.addr;
+                size = e.size;
+            } else {
+                lo = page;
+                size = 4096;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        if (!size || lo + size <= s->addr_lo || lo >= s->addr_hi) {
+            return false;
+        }
+    }
+    if (a->has_rid) {
+        bool has = false;
+        uint16_t sid = 0, mask = 0xffff;
+        switch (type) {
+        case VTD_INV_CC:
+            if (vtd_inv_cc_G(d) == VTD_INV_CC_DEVICE) {
+                /* FM 1/2/3 masks function bits 2, 2:1, 2:0 (VT-d 6.5.2.1) */
+                unsigned fm = (unsigned)vtd_inv_cc_FM(d);
+                has = true;
+                sid = (uint16_t)vtd_inv_cc_SID(d);
+                mask = (uint16_t)~(((1u << fm) - 1) << (3 - fm));
+            }
+            break;
+        case VTD_INV_DEV_IOTLB:
+            has = true;
+            sid = (uint16_t)vtd_inv_dev_SID(d);
+            break;
+        case VTD_INV_PDEV_IOTLB:
+            has = true;
+            sid = (uint16_t)vtd_inv_pdev_SID(d);
+            break;
+        case VTD_INV_PGRP_RESP:
+            has = true;
+            sid = (uint16_t)vtd_inv_pgrsp_RID(d);
+            break;
+        default:
+            break;
+        }
+        if (!has || (sid & mask) != (a->rid & mask)) {
+            return false;
+        }
+    }
+    if (s->has_pasid) {
+        bool has = false;
+        uint64_t pasid = 0;
+        switch (type) {
+        case VTD_INV_PIOTLB:
+            has = true;
+            pasid = vtd_inv_piotlb_PASID(d);
+            break;
+        case VTD_INV_PC:
+            has = vtd_inv_pc_G(d) == VTD_INV_PC_PASID;
+            pasid = vtd_inv_pc_PASID(d);
+            break;
+        case VTD_INV_PDEV_IOTLB:
+            has = true;
+            pasid = vtd_inv_pdev_PASID(d);
+            break;
+        case VTD_INV_PGRP_RESP:
+            has = vtd_inv_pgrsp_PP(d) != 0;
+            pasid = vtd_inv_pgrsp_PASID(d);
+            break;
+        default:
+            break;
+        }
+        if (!has || pasid != s->pasid) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static InjectQiAction hook_qi_filter(void *opaque, unsigned type, const uint64_t *val, uint64_t *arg)
 {
     InjectRun *ir = opaque;
+    VtdInvDesc d;
+    memcpy(d.val, val, sizeof d.val);
     for (guint i = 0; i < ir->arms->len; i++) {
         Arm *a = g_ptr_array_index(ir->arms, i);
-        if (a->spec->cls != INJECT_DROP_DESC || (a->spec->desc && a->spec->desc != type) || !trigger(ir, a)) {
+        InjectClass c = a->spec->cls;
+        if ((c != INJECT_DROP_DESC && c != INJECT_DELAY_DESC && c != INJECT_REORDER_DESC) ||
+            !desc_match(a, type, &d) || !trigger(ir, a)) {
             continue;
         }
         g_autofree char *lc = g_ascii_strdown(desc_name(type), -1);
-        note(ir, a->spec->cls, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
-             "x consumed without effect", g_strdelimit(lc, "_", '-'), (guint64)val[1], (guint64)val[0]);
-        return true;
+        g_strdelimit(lc, "_", '-');
+        if (c == INJECT_DROP_DESC) {
+            note(ir, c, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+                 "x consumed without effect", lc, (guint64)val[1], (guint64)val[0]);
+            return INJECT_QI_DROP;
+        }
+        if (c == INJECT_DELAY_DESC) {
+            *arg = a->spec->delay;
+            note(ir, c, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+                 "x deferred by %" G_GUINT64_FORMAT "ps (executes at %" G_GUINT64_FORMAT "ps)", lc,
+                 (guint64)val[1], (guint64)val[0], (guint64)a->spec->delay,
+                 (guint64)(emu_sim_now(ir->sim) + a->spec->delay));
+            return INJECT_QI_DELAY;
+        }
+        *arg = a->spec->by;
+        note(ir, c, "%s descriptor 0x%016" G_GINT64_MODIFIER "x_%016" G_GINT64_MODIFIER
+             "x held until %u more descriptor(s) are fetched", lc, (guint64)val[1], (guint64)val[0],
+             a->spec->by);
+        return INJECT_QI_REORDER;
     }
-    return false;
+    return INJECT_QI_PASS;
 }
 
 /* ---- replay hooks ------------------------------------------------------------------ */
@@ -679,8 +1151,9 @@ static void rh_platform_ready(void *opaque, EmuSim *sim)
     ir->p = platform_get(sim);
     ir->hooks = (InjectHooks){ .opaque = ir, .rc_before = hook_rc_before, .rc_after = hook_rc_after,
                                .msi = hook_msi, .devtlb_timeout = hook_devtlb_timeout,
-                               .qi_drop = hook_qi_drop };
-    emu_sim_attach(sim, INJECT_HOOKS_NAME, &ir->hooks, NULL);
+                               .qi_filter = hook_qi_filter, .msi_done = hook_msi_done,
+                               .table_access = hook_table_access };
+    platform_attach_inject(ir->p, &ir->hooks);
     for (guint i = 0; !ir->golden && ir->cli_specs && i < ir->cli_specs->len; i++) {
         GError *err = NULL;
         if (!arm(ir, g_ptr_array_index(ir->cli_specs, i), &err)) {
@@ -783,8 +1256,15 @@ static void rh_request_done(void *opaque, const ReplayRequestInfo *info)
 typedef struct RunSummary {
     uint64_t requests, faults_recorded, error_status, irqs, pages;
     uint32_t inv_errors;      /* FSTS IQE|ITE|ICE of any unit at the end */
+    GArray *aer;              /* AerState of the functions with an AER capability, by fabric order */
     char *error;
 } RunSummary;
+
+/* One function's AER status at the end of a run. */
+typedef struct AerState {
+    uint16_t rid;
+    uint32_t uncor, cor;
+} AerState;
 
 struct InjectResult {
     char *trace;
@@ -805,6 +1285,12 @@ void inject_result_free(InjectResult *r)
         g_ptr_array_free(r->log, TRUE);
         g_free(r->golden.error);
         g_free(r->injected.error);
+        if (r->golden.aer) {
+            g_array_free(r->golden.aer, TRUE);
+        }
+        if (r->injected.aer) {
+            g_array_free(r->injected.aer, TRUE);
+        }
         g_free(r);
     }
 }
@@ -834,8 +1320,20 @@ static int cmp_u64(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
+static void aer_collect(PcieFn *fn, void *opaque)
+{
+    AerState st = { .rid = pcie_fn_rid(fn) };
+    if (pcie_fn_aer_status(fn, &st.uncor, &st.cor)) {
+        g_array_append_val((GArray *)opaque, st);
+    }
+}
+
 static void summarize(InjectRun *ir, RunSummary *s)
 {
+    s->aer = g_array_new(FALSE, FALSE, sizeof(AerState));
+    if (ir->p) {
+        pcie_fabric_foreach(ir->p->fabric, aer_collect, s->aer);
+    }
     s->requests = ir->reqs->len;
     s->faults_recorded = faults_recorded(ir->p);
     for (guint i = 0; i < ir->reqs->len; i++) {
@@ -951,6 +1449,25 @@ static void classify(InjectResult *res, InjectRun *g, InjectRun *x)
             res->outcome = INJECT_DETECTED;
             g_string_append_printf(why, "request #%u (line %u) completed %s instead of SC", i + 1, b->line,
                                    pcie_cpl_status_name((PcieCplStatus)b->status));
+        }
+    }
+    for (guint i = 0; res->outcome == INJECT_NOT_FIRED && total && i < res->injected.aer->len; i++) {
+        /* an error logged in AER that the golden run did not log: software reading it sees it */
+        const AerState *b = &g_array_index(res->injected.aer, AerState, i);
+        const AerState *a = NULL;
+        for (guint j = 0; j < res->golden.aer->len; j++) {
+            if (g_array_index(res->golden.aer, AerState, j).rid == b->rid) {
+                a = &g_array_index(res->golden.aer, AerState, j);
+            }
+        }
+        uint32_t nu = b->uncor & ~(a ? a->uncor : 0), nc = b->cor & ~(a ? a->cor : 0);
+        if (nu || nc) {
+            unsigned bit = (unsigned)g_bit_nth_lsf(nu ? nu : nc, -1);
+            res->outcome = INJECT_DETECTED;
+            g_string_append_printf(why, "AER of %02x:%02x.%x: %s Error Status 0x%08x, golden run 0x%08x (%s)",
+                                   PCIE_BUS(b->rid), PCIE_DEV(b->rid), PCIE_FN(b->rid),
+                                   nu ? "Uncorrectable" : "Correctable", nu ? b->uncor : b->cor,
+                                   a ? (nu ? a->uncor : a->cor) : 0, pcie_aer_error_name(!nu, bit));
         }
     }
     if (res->outcome == INJECT_NOT_FIRED && total) {
@@ -1076,6 +1593,17 @@ void inject_result_text(const InjectResult *r, GString *out)
                                (guint64)s[k]->faults_recorded, (guint64)s[k]->irqs, (guint64)s[k]->pages,
                                s[k]->error ? ", stopped: " : "", s[k]->error ? s[k]->error : "");
     }
+    for (unsigned k = 0; k < 2; k++) {
+        /* functions whose AER status registers are not clear, only when there are any */
+        for (guint i = 0; s[k]->aer && i < s[k]->aer->len; i++) {
+            const AerState *a = &g_array_index(s[k]->aer, AerState, i);
+            if (a->uncor || a->cor) {
+                g_string_append_printf(out, "%-10s  AER %02x:%02x.%x: Uncorrectable Error Status 0x%08x, "
+                                       "Correctable Error Status 0x%08x\n", k ? "injected:" : "golden:",
+                                       PCIE_BUS(a->rid), PCIE_DEV(a->rid), PCIE_FN(a->rid), a->uncor, a->cor);
+            }
+        }
+    }
 }
 
 static void json_run(JsonBuilder *b, const char *name, const RunSummary *s)
@@ -1087,6 +1615,20 @@ static void json_run(JsonBuilder *b, const char *name, const RunSummary *s)
     json_member_int(b, "fault_records", (gint64)s->faults_recorded);
     json_member_int(b, "interrupts", (gint64)s->irqs);
     json_member_int(b, "pages_written", (gint64)s->pages);
+    json_builder_set_member_name(b, "aer");
+    json_builder_begin_array(b);
+    for (guint i = 0; s->aer && i < s->aer->len; i++) {
+        const AerState *a = &g_array_index(s->aer, AerState, i);
+        if (a->uncor || a->cor) {
+            g_autofree char *bdf = g_strdup_printf("%02x:%02x.%x", PCIE_BUS(a->rid), PCIE_DEV(a->rid), PCIE_FN(a->rid));
+            json_builder_begin_object(b);
+            json_member_string(b, "function", bdf);
+            json_member_int(b, "uncorrectable_status", a->uncor);
+            json_member_int(b, "correctable_status", a->cor);
+            json_builder_end_object(b);
+        }
+    }
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "error");
     if (s->error) {
         json_builder_add_string_value(b, s->error);

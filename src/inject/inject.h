@@ -9,7 +9,8 @@
  *
  *   detected   a fault record appeared that the golden run did not have,
  *              or an error completion (UR/CA/poisoned/timeout, PRQ
- *              overflow) reached the device;
+ *              overflow) reached the device, or a function's AER status
+ *              registers have a bit the golden run's do not;
  *   masked     every request's status, fault and read data, the
  *              interrupt stream and the memory of every written page are
  *              identical to the golden run;
@@ -22,13 +23,20 @@
  *   not-fired  the trigger never matched.
  *
  * What is modelled: completion faults on device requests at the root
- * complex, bit flips in legacy/scalable root and context entries and in
- * legacy second-stage paging entries as the hardware reads them (the bit
- * is flipped in host memory right before the matching request and
- * restored right after: a transient corruption of what the walker reads;
- * cached copies keep whatever was read), dropped IOTLB invalidations
+ * complex, bit flips in root, context, PASID-directory, PASID-table,
+ * second- and first-stage paging entries and IRTEs as the hardware reads
+ * them (the bit is flipped in host memory right before the matching
+ * request or MSI and restored right after: a transient corruption of what
+ * the unit reads; cached copies keep whatever was read), access errors on
+ * the walker's reads of those entries (table-read-error) and failed A/D
+ * write-backs (ad-writeback), through the unit's table filter, dropped IOTLB invalidations
  * (`flush` events), lost and duplicated MSIs, page-request queue
- * overflow, and device-TLB invalidation timeouts (ITE).  Not modelled: see docs/fault-injection.md.
+ * overflow, device-TLB invalidation timeouts (ITE), and invalidation
+ * descriptors lost, delayed or reordered inside the unit's queue (chosen
+ * by type and by their DID, address, SID and PASID fields), and corrected
+ * link errors logged in AER (the PCIe layer logs completion errors in the
+ * detecting function's AER capability, src/pcie/dma.c).  Not
+ * modelled: see docs/fault-injection.md.
  *
  * Everything is deterministic: probabilities draw from a GRand seeded by
  * the spec's seed, and reports contain no wall-clock values.
@@ -52,7 +60,23 @@
     X(MSI_DUP, "msi-dup", "duplicated MSI")                                            \
     X(PRQ_OVERFLOW, "prq-overflow", "page request queue filled up before a request")   \
     X(DEVTLB_TIMEOUT, "devtlb-timeout", "device-TLB invalidation never answered (ITE)") \
-    X(DROP_DESC, "drop-desc", "invalidation descriptor lost inside the queue (no effect)")
+    X(DROP_DESC, "drop-desc", "invalidation descriptor lost inside the queue (no effect)") \
+    X(DELAY_DESC, "delay-desc", "invalidation descriptor executed a time after it was fetched") \
+    X(REORDER_DESC, "reorder-desc", "invalidation descriptor executed after the next N descriptors") \
+    X(TABLE_READ_ERROR, "table-read-error", "access error on the hardware's read of a table entry") \
+    X(AD_WRITEBACK, "ad-writeback", "failed Accessed/Dirty write-back of a paging entry") \
+    X(LINK_ERROR, "link-error", "corrected link error logged in AER (data unaffected)")
+
+/*
+ * link-error kind=: X(option value, PcieAerCor bit name) - the correctable
+ * errors a link's receiver detects (PCIe Base 6.x 7.8.4.5).
+ */
+#define INJECT_LINK_KINDS(X)                 \
+    X("receiver", RCVR)                      \
+    X("bad-tlp", BAD_TLP)                    \
+    X("bad-dllp", BAD_DLLP)                  \
+    X("replay-rollover", REP_ROLL)           \
+    X("replay-timeout", REP_TIMER)
 
 typedef enum InjectClass {
 #define INJECT_X(id, name, desc) INJECT_##id,
@@ -61,10 +85,24 @@ typedef enum InjectClass {
     INJECT__COUNT
 } InjectClass;
 
+/*
+ * The table entries bitflip and table-read-error name:
+ * X(id, option value, size in bits, name in reports).  INJECT_ENTRY_PADDR
+ * (entry=ADDR, one 64-bit word at a host address) follows the list.
+ */
+#define INJECT_ENTRIES(X)                                                  \
+    X(ROOT, "root", 128, "root entry")                                     \
+    X(CONTEXT, "context", 256, "context entry")                            \
+    X(PASID_DIR, "pasid-dir", 64, "PASID-directory entry")                 \
+    X(PASID, "pasid", 512, "PASID-table entry")                            \
+    X(PTE, "pte", 64, "paging entry")                                      \
+    X(FS_PTE, "fs-pte", 64, "first-stage paging entry")                    \
+    X(IRTE, "irte", 128, "IRTE")
+
 typedef enum InjectEntry {
-    INJECT_ENTRY_ROOT = 0,    /* root (or scalable-mode root) entry of the requester's bus */
-    INJECT_ENTRY_CONTEXT,     /* context entry of the requester */
-    INJECT_ENTRY_PTE,         /* legacy second-stage leaf (or not-present) paging entry */
+#define INJECT_ENTRY_X(id, name, bits, what) INJECT_ENTRY_##id,
+    INJECT_ENTRIES(INJECT_ENTRY_X)
+#undef INJECT_ENTRY_X
     INJECT_ENTRY_PADDR,       /* the 64-bit word at a given host address */
 } InjectEntry;
 
@@ -98,8 +136,16 @@ typedef struct InjectSpec {
     InjectEntry entry;
     uint64_t paddr;
     unsigned bit;
-    /* drop-desc */
+    /* drop-desc, delay-desc, reorder-desc (dev, pasid and addr select descriptor fields) */
     unsigned desc;            /* VT-d descriptor type code (6.5.2); 0 any */
+    bool has_did;
+    uint16_t did;             /* domain of a domain/page-selective or device-selective descriptor */
+    bool has_delay;
+    EmuTick delay;            /* delay-desc: ps from the fetch to the execution */
+    unsigned by;              /* reorder-desc: descriptors fetched before it executes (default 1) */
+    /* link-error */
+    uint32_t link_cor;        /* the Correctable Error Status bit (kind=) */
+    bool link_port;           /* side=port: the downstream port above the device, not the device */
     char *text;               /* canonical text, for reports */
 } InjectSpec;
 

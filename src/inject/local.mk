@@ -10,4 +10,5 @@ tests_check_inject_CFLAGS = $(TEST_CFLAGS)
 tests_check_inject_LDADD = $(TEST_LDADD)
 EXTRA_DIST += tests/campaign.sh docs/fault-injection.md docs/campaign.sbatch \
 	traces/campaigns/basic.trace traces/campaigns/prq.trace traces/campaigns/inline-plan.trace traces/campaigns/ats.trace \
-	traces/campaigns/basic.ini
+	traces/campaigns/basic.ini traces/campaigns/qi.trace traces/campaigns/qi.ini traces/campaigns/irq.trace traces/campaigns/tables.ini \
+	traces/campaigns/aer.trace traces/campaigns/aer.platform traces/campaigns/aer.ini

@@ -300,6 +300,66 @@ uint16_t pcie_cap_pasid_init(PcieFn *fn, unsigned width, bool exec, bool priv)
     return c;
 }
 
+static const char *const aer_uncor_names[32] = {
+#define PCIE_AER_X(name, bit, desc) [bit] = desc,
+    PCIE_AER_UNCOR_ERRORS(PCIE_AER_X)
+#undef PCIE_AER_X
+};
+static const char *const aer_cor_names[32] = {
+#define PCIE_AER_X(name, bit, desc) [bit] = desc,
+    PCIE_AER_COR_ERRORS(PCIE_AER_X)
+#undef PCIE_AER_X
+};
+
+const char *pcie_aer_error_name(bool correctable, unsigned bit)
+{
+    return bit < 32 ? (correctable ? aer_cor_names : aer_uncor_names)[bit] : NULL;
+}
+
+bool pcie_fn_aer_status(PcieFn *fn, uint32_t *uncor, uint32_t *cor)
+{
+    uint16_t c = pcie_fn_find_ext_cap(fn, PCI_EXT_CAP_ID_ERR);
+    if (!c) {
+        return false;
+    }
+    *uncor = pcie_fn_get(fn, c + PCI_ERR_UNCOR_STATUS, 4);
+    *cor = pcie_fn_get(fn, c + PCI_ERR_COR_STATUS, 4);
+    return true;
+}
+
+bool pcie_fn_aer_log(PcieFn *fn, uint32_t uncor, uint32_t cor)
+{
+    uint16_t c = pcie_fn_find_ext_cap(fn, PCI_EXT_CAP_ID_ERR);
+    if (!c) {
+        return false;
+    }
+    if (uncor) {
+        uint32_t sta = pcie_fn_get(fn, c + PCI_ERR_UNCOR_STATUS, 4);
+        uint32_t unmasked = uncor & ~pcie_fn_get(fn, c + PCI_ERR_UNCOR_MASK, 4);
+        uint32_t cap = pcie_fn_get(fn, c + PCI_ERR_CAP, 4);
+        if (unmasked && !(sta & (1u << (cap & PCI_ERR_CAP_FEP_MASK)))) {
+            /* the First Error Pointer (bits 4:0) names the first error reported */
+            cap = (cap & ~(uint32_t)PCI_ERR_CAP_FEP_MASK) | (uint32_t)g_bit_nth_lsf(unmasked, -1);
+            pcie_fn_set(fn, c + PCI_ERR_CAP, 4, cap);
+        }
+        pcie_fn_set(fn, c + PCI_ERR_UNCOR_STATUS, 4, sta | uncor);
+    }
+    if (cor) {
+        pcie_fn_set(fn, c + PCI_ERR_COR_STATUS, 4, pcie_fn_get(fn, c + PCI_ERR_COR_STATUS, 4) | cor);
+    }
+    return true;
+}
+
+PcieFn *pcie_fn_root_port(PcieFn *fn)
+{
+    for (PcieFn *p = fn->parent; p; p = p->parent) {
+        if (p->kind == PCIE_KIND_ROOT_PORT) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 uint16_t pcie_cap_aer_init(PcieFn *fn)
 {
     uint16_t c = pcie_fn_add_ext_cap(fn, PCI_EXT_CAP_ID_ERR, 2, PCI_ERR_SIZEOF);

@@ -22,6 +22,18 @@
  * PcieRcOps.mem_request, or, with none set, straight to the system memory
  * space, an address-space error becoming UR.  Without an IOMMU, AtomicOps
  * and translation requests are UR.
+ *
+ * AER (PCIe Base 6.x 6.2.3.2.4, 6.2.7, Table 6-5): when a memory request
+ * ends badly, the agent that detects it logs it in its AER capability, if
+ * it has one (aer_account): the requester logs Completion Timeout when no
+ * completion came back and Poisoned TLP Received for a poisoned
+ * completion; the completer - the root complex, logging in the root port
+ * the request came through - logs Poisoned TLP Received for a poisoned
+ * write, Unsupported Request or Completer Abort for a request it answered
+ * so (for a non-posted request of non-fatal severity also as an Advisory
+ * Non-Fatal Error, 6.2.3.2.4.1).  Not modelled: the requester's Received
+ * Master/Target Abort bits in the PCI Status register, header logs, error
+ * messages, VFs' errors (VFs have no AER capability here).
  */
 #include <string.h>
 #include "pcie/pcie_internal.h"
@@ -49,6 +61,33 @@ static bool is_mem_request(PcieTlpType t)
     return t == PCIE_TLP_MRD || t == PCIE_TLP_MRDLK || t == PCIE_TLP_MWR ||
            t == PCIE_TLP_FETCHADD || t == PCIE_TLP_SWAP || t == PCIE_TLP_CAS;
 }
+
+/* AER logging of a request's bad outcome; see the file comment. */
+static void aer_account(PcieFn *fn, const PcieTlp *t, PcieCplStatus st)
+{
+    bool posted = t->type == PCIE_TLP_MWR;
+    if (t->cpl_timeout) {
+        pcie_fn_aer_log(fn, PCIE_AER_UNCOR_COMP_TIME, 0);
+        return;
+    }
+    PcieFn *rp = pcie_fn_root_port(fn->pf ? fn->pf : fn);
+    if (t->poisoned) {
+        if (!posted) {
+            pcie_fn_aer_log(fn, PCIE_AER_UNCOR_POISON_TLP, 0);
+        } else if (rp) {
+            pcie_fn_aer_log(rp, PCIE_AER_UNCOR_POISON_TLP, 0);
+        }
+    }
+    if ((st == PCIE_CPL_UR || st == PCIE_CPL_CA) && rp) {
+        uint32_t bit = st == PCIE_CPL_UR ? PCIE_AER_UNCOR_UNSUP : PCIE_AER_UNCOR_COMP_ABORT;
+        uint16_t c = pcie_fn_find_ext_cap(rp, PCI_EXT_CAP_ID_ERR);
+        bool advisory = c && !posted && !(pcie_fn_get(rp, c + PCI_ERR_UNCOR_SEVER, 4) & bit);
+        pcie_fn_aer_log(rp, bit, advisory ? PCIE_AER_COR_ADV_NONFATAL : 0);
+    }
+}
+
+/* A request that left @fn: routed, then accounted for in AER when it ended badly. */
+static PcieCplStatus upstream(PcieFn *fn, PcieTlp *tlp, void *data);
 
 static PcieCplStatus rc_request(PcieFabric *f, PcieTlp *tlp, void *data)
 {
@@ -84,7 +123,16 @@ PcieCplStatus pcie_fn_send(PcieFn *fn, PcieTlp *tlp, void *data)
         }
         return PCIE_CPL_UR;
     }
-    return rc_request(fn->fabric, tlp, data);
+    return upstream(fn, tlp, data);
+}
+
+static PcieCplStatus upstream(PcieFn *fn, PcieTlp *tlp, void *data)
+{
+    PcieCplStatus st = rc_request(fn->fabric, tlp, data);
+    if (st != PCIE_CPL_SC || tlp->poisoned || tlp->cpl_timeout) {
+        aer_account(fn, tlp, st);
+    }
+    return st;
 }
 
 static uint16_t devctl(PcieFn *fn)
@@ -125,7 +173,7 @@ static PcieCplStatus dma(PcieFn *fn, uint64_t addr, uint8_t *buf, uint32_t len,
             tlp.at = attrs->at;
             tlp.attr = attrs->attr & 7;
         }
-        PcieCplStatus st = rc_request(fn->fabric, &tlp, buf);
+        PcieCplStatus st = upstream(fn, &tlp, buf);
         if (st != PCIE_CPL_SC) {
             if (!write) {
                 memset(buf, 0xff, len);

@@ -373,6 +373,66 @@ uint16_t pcie_cap_pri_init(PcieFn *fn, uint32_t outstanding_capacity);
 uint16_t pcie_cap_pasid_init(PcieFn *fn, unsigned width, bool exec, bool priv);
 uint16_t pcie_cap_aer_init(PcieFn *fn);
 
+/*
+ * AER error status bits (PCIe Base 6.x 7.8.4.2 Uncorrectable Error Status,
+ * 7.8.4.5 Correctable Error Status): X(NAME, bit, "description").
+ */
+#define PCIE_AER_UNCOR_ERRORS(X)                                  \
+    X(DLP, 4, "Data Link Protocol Error")                         \
+    X(SDES, 5, "Surprise Down Error")                             \
+    X(POISON_TLP, 12, "Poisoned TLP Received")                    \
+    X(FCP, 13, "Flow Control Protocol Error")                     \
+    X(COMP_TIME, 14, "Completion Timeout")                        \
+    X(COMP_ABORT, 15, "Completer Abort")                          \
+    X(UNX_COMP, 16, "Unexpected Completion")                      \
+    X(RX_OVER, 17, "Receiver Overflow")                           \
+    X(MALF_TLP, 18, "Malformed TLP")                              \
+    X(ECRC, 19, "ECRC Error")                                     \
+    X(UNSUP, 20, "Unsupported Request Error")                     \
+    X(ACSV, 21, "ACS Violation")                                  \
+    X(INTN, 22, "Uncorrectable Internal Error")                   \
+    X(MCBTLP, 23, "MC Blocked TLP")                               \
+    X(ATOP_EBLOCKED, 24, "AtomicOp Egress Blocked")
+#define PCIE_AER_COR_ERRORS(X)                                    \
+    X(RCVR, 0, "Receiver Error")                                  \
+    X(BAD_TLP, 6, "Bad TLP")                                      \
+    X(BAD_DLLP, 7, "Bad DLLP")                                    \
+    X(REP_ROLL, 8, "REPLAY_NUM Rollover")                         \
+    X(REP_TIMER, 12, "Replay Timer Timeout")                      \
+    X(ADV_NONFATAL, 13, "Advisory Non-Fatal Error")               \
+    X(INTERNAL, 14, "Corrected Internal Error")                   \
+    X(HL_OVERFLOW, 15, "Header Log Overflow")
+
+enum {
+#define PCIE_AER_X(name, bit, desc) PCIE_AER_UNCOR_##name = 1u << (bit),
+    PCIE_AER_UNCOR_ERRORS(PCIE_AER_X)
+#undef PCIE_AER_X
+#define PCIE_AER_X(name, bit, desc) PCIE_AER_COR_##name = 1u << (bit),
+    PCIE_AER_COR_ERRORS(PCIE_AER_X)
+#undef PCIE_AER_X
+};
+
+/** The description of status bit @bit ("Bad TLP"), or NULL when the register defines none. */
+const char *pcie_aer_error_name(bool correctable, unsigned bit);
+
+/**
+ * pcie_fn_aer_log:
+ * An error detected by @fn: sets @uncor in its Uncorrectable and @cor in
+ * its Correctable Error Status register (status bits are set whatever the
+ * masks say, PCIe Base 6.2.4.2), and for the lowest unmasked uncorrectable
+ * error sets the First Error Pointer when it points at no set status bit.
+ * Not modelled: the header log, error messages to the root complex, the
+ * root port's Root Error Status.  Returns FALSE (nothing logged) when @fn
+ * has no AER capability.
+ */
+bool pcie_fn_aer_log(PcieFn *fn, uint32_t uncor, uint32_t cor);
+
+/** Reads @fn's Uncorrectable / Correctable Error Status; FALSE without an AER capability. */
+bool pcie_fn_aer_status(PcieFn *fn, uint32_t *uncor, uint32_t *cor);
+
+/** The root port @fn's requests enter the root complex through, or NULL (root-bus functions). */
+PcieFn *pcie_fn_root_port(PcieFn *fn);
+
 typedef struct PcieSriovParams {
     uint16_t total_vfs;
     uint16_t initial_vfs;

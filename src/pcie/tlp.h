@@ -63,6 +63,8 @@ typedef struct PcieTlp {
     uint8_t attr;           /* bit0 no-snoop, bit1 relaxed ordering, bit2 ID-based ordering */
     PcieAt at;
     bool poisoned;          /* EP */
+    bool cpl_timeout;       /* non-posted requests: no completion came back (the
+                             * requester's Completion Timeout ended the request) */
     uint64_t addr;          /* byte address (low 2 bits derived from first_be on the wire) */
     uint32_t length;        /* payload or requested bytes */
     uint8_t first_be, last_be;

@@ -179,6 +179,9 @@ void platform_irq_msi(Platform *p, uint16_t rid, uint64_t addr, uint32_t data)
     for (unsigned i = 0; i < n; i++) {
         irq_route(p, rid, addr, data, PLATFORM_IRQ_SRC_MSI, -1);
     }
+    if (ih && ih->msi_done) {
+        ih->msi_done(ih->opaque);
+    }
 }
 
 void platform_irq_deliver(Platform *p, uint16_t rid, uint64_t addr, uint32_t data)

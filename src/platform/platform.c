@@ -16,6 +16,7 @@
  * SMRAM, PAM, the LPC/SATA/SMBus functions at 00:1f, the 8259 PICs, HPET.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -506,12 +507,52 @@ static const PcieRcOps rc_ops = {
     .page_request = rc_page_request,
 };
 
-/* Fault injection (src/inject/inject_hook.h): an invalidation descriptor lost on its way in. */
-static bool vtd_qi_drop(void *opaque, unsigned type, const uint64_t *val)
+/*
+ * Fault injection (src/inject/inject_hook.h): an invalidation descriptor
+ * lost, delayed or reordered inside the unit.
+ */
+static VtdQiVerdict vtd_qi_filter(void *opaque, const VtdInvDesc *d)
 {
     Platform *p = opaque;
+    VtdQiVerdict v = { VTD_QI_PASS, 0, 0 };
     InjectHooks *ih = emu_sim_lookup(p->sim, INJECT_HOOKS_NAME);
-    return ih && ih->qi_drop && ih->qi_drop(ih->opaque, type, val);
+    if (!ih || !ih->qi_filter) {
+        return v;
+    }
+    uint64_t arg = 0;
+    switch (ih->qi_filter(ih->opaque, vtd_inv_type(d), d->val, &arg)) {
+    case INJECT_QI_DROP:
+        v.action = VTD_QI_DROP;
+        break;
+    case INJECT_QI_DELAY:
+        v.action = VTD_QI_DEFER;
+        v.delay = arg;
+        break;
+    case INJECT_QI_REORDER:
+        v.action = VTD_QI_REORDER;
+        v.by = arg > UINT_MAX ? UINT_MAX : (unsigned)arg;
+        break;
+    case INJECT_QI_PASS:
+    default:
+        break;
+    }
+    return v;
+}
+
+/* Fault injection: the walker's table accesses (installed by platform_attach_inject). */
+static bool vtd_table_filter(void *opaque, uint64_t addr, bool write)
+{
+    InjectHooks *ih = opaque;
+    return ih->table_access(ih->opaque, addr, write);
+}
+
+void platform_attach_inject(Platform *p, InjectHooks *ih)
+{
+    emu_sim_attach(p->sim, INJECT_HOOKS_NAME, ih, NULL);
+    for (guint i = 0; i < p->vtd->len; i++) {
+        PlatformVtd *v = g_ptr_array_index(p->vtd, i);
+        vtd_unit_set_table_filter(v->unit, ih->table_access ? vtd_table_filter : NULL, ih);
+    }
 }
 
 /* Device-TLB invalidations from a unit become ATS Invalidate Requests. */
@@ -611,7 +652,7 @@ static const char *const endpoint_keys[] = {
     "sriov-vf-bar3", "sriov-vf-bar4", "sriov-vf-bar5", NULL
 };
 static const char *const port_keys[] = {
-    "type", "bdf", "parent", "vendor", "device", "acs", "acs-cap", "downstream", NULL
+    "type", "bdf", "parent", "vendor", "device", "acs", "acs-cap", "downstream", "aer", NULL
 };
 static const char *const edu_keys[] = { "type", "bdf", "parent", NULL };
 static const char *const ioat_keys[] = { "type", "bdf", "parent", "xfercap", "channels", NULL };
@@ -778,7 +819,7 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
     bool is_switch = !strcmp(type, "switch");
     PcieFn *parent;
     uint8_t devfn;
-    bool acs = false;
+    bool acs = false, aer = false;
     uint64_t acs_cap = 0x1f, down = 0;
     /* QEMU's generic root port and the TI XIO3130 switch ports QEMU models */
     uint16_t vendor = is_switch ? 0x104c : 0x1b36;
@@ -787,6 +828,7 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
         !pf_u16_key(pf, group, "vendor", &vendor, error) ||
         !pf_u16_key(pf, group, "device", &device, error) ||
         !pf_bool(pf, group, "acs", &acs, error) ||
+        !pf_bool(pf, group, "aer", &aer, error) ||
         !pf_u64(pf, group, "acs-cap", &acs_cap, 0x7f, error) ||
         !pf_u64(pf, group, "downstream", &down, 32, error)) {
         return FALSE;
@@ -814,6 +856,9 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
     if (acs && !is_switch) {
         pcie_cap_acs_init(fn, (uint16_t)acs_cap);
     }
+    if (aer) {
+        pcie_cap_aer_init(fn);
+    }
     for (unsigned i = 0; i < down; i++) {
         PcieFn *dp = pcie_fn_new(p->fabric, fn, (uint8_t)(i << 3), PCIE_KIND_SWITCH_DOWN,
                                  vendor, (uint16_t)(vendor == 0x104c ? 0x8233 : device), 0x060400,
@@ -825,6 +870,9 @@ static gboolean build_port(Platform *p, const PfFile *pf, const char *group, con
         }
         if (acs) {
             pcie_cap_acs_init(dp, (uint16_t)acs_cap);
+        }
+        if (aer) {
+            pcie_cap_aer_init(dp);
         }
         g_autofree char *dname = g_strdup_printf("%s.%u", name, i);
         pcie_fn_set_name(dp, dname);
@@ -972,7 +1020,7 @@ static gboolean build_vtd(Platform *p, const PfFile *pf, const char *group, cons
     vtd_unit_set_msi_sink(v->unit, vtd_event_msi, p);
     vtd_unit_set_devtlb_sink(v->unit, vtd_devtlb_inv, p);
     vtd_unit_set_prg_response_sink(v->unit, vtd_prg_response, p);
-    vtd_unit_set_qi_filter(v->unit, vtd_qi_drop, p);
+    vtd_unit_set_qi_filter(v->unit, vtd_qi_filter, p);
     v->region = addr_space_add_mmio(p->mem, name, base, vtd_unit_mmio_size(v->unit),
                                     vtd_unit_mmio_ops(), v->unit, 40);
     if (!scope || !strcmp(scope, "all")) {

@@ -58,6 +58,16 @@ typedef struct Platform {
     TimingParams timing;       /* [timing] group; the "ideal" profile when absent */
 } Platform;
 
+struct InjectHooks;
+/**
+ * platform_attach_inject:
+ * Attaches a fault injector's hooks (src/inject/inject_hook.h; borrowed,
+ * must outlive the simulation) to the platform's simulation and installs
+ * the filters they need in every VT-d unit (the walker's table-access
+ * filter only when @ih has table_access).
+ */
+void platform_attach_inject(Platform *p, struct InjectHooks *ih);
+
 /** The platform of @sim (asserts that there is one). */
 Platform *platform_get(EmuSim *sim);
 
