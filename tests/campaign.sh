@@ -126,6 +126,6 @@ diff -u "$T/rexpected.txt" "$T/rmerged.txt" || fail "aer merged report"
 grep -q '"correctable_status" : 64' "$T"/r/results/00004.json || fail "aer result: $(cat "$T"/r/results/00004.json)"
 
 if command -v sbatch > /dev/null 2>&1 && command -v sinfo > /dev/null 2>&1 && sinfo > /dev/null 2>&1; then
-    echo "campaign.sh: Slurm found, but the job-array test is not automated yet (docs/campaign.sbatch)"
+    echo "campaign.sh: Slurm found; tests/campaign-slurm.sh runs the job-array script on a private cluster"
 fi
 echo "campaign.sh: ok"
