@@ -649,8 +649,12 @@ START_TEST(test_p2p_bar_mapping)
     vfio_shim_close(f.s, f.device);
     close(f.device);
     f.device = -1;
-    uint32_t word = *(volatile uint32_t *)((uint8_t *)bar + 0x10);
-    ck_assert_int_eq(memcmp(&word, "p2p!", 4), 0);
+    /* valgrind reports the trapped load itself as invalid before the SIGSEGV it emulates */
+    const char *pre = g_getenv("LD_PRELOAD");
+    if (!pre || !strstr(pre, "vgpreload")) {
+        uint32_t word = *(volatile uint32_t *)((uint8_t *)bar + 0x10);
+        ck_assert_int_eq(memcmp(&word, "p2p!", 4), 0);
+    }
     ck_assert(vfio_shim_munmap(f.s, bar, 4096));
     munmap(bar, 4096);
     vfio_shim_close(f.s, eg);
