@@ -23,7 +23,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 PATH="$PATH:/usr/sbin"
 V=$(cd "$top_builddir" && pwd)/vtdsim
-INI="$top_srcdir/traces/campaigns/basic.ini"
+S=$(cd "$top_srcdir" && pwd)    # absolute: the jobs run in another directory
+INI="$S/traces/campaigns/basic.ini"
 T=$(mktemp -d /tmp/vtdsim-slurm-XXXXXX)
 chmod 755 "$T"
 H=$(hostname -s)
@@ -91,7 +92,7 @@ echo "PASS: a private single-node Slurm cluster is up ($H, ports $P1/$P2)"
 n=$(ls "$T/slurm/shards" | wc -l)
 cd "$T"
 timeout 600 sbatch --wait --array=0-$((n - 1)) --export=ALL,CAMPAIGN="$T/slurm",VTDSIM="$V" \
-    "$top_srcdir/docs/campaign.sbatch" > "$T/sbatch.out" 2>&1 || fail "sbatch: $(cat "$T/sbatch.out")"
+    "$S/docs/campaign.sbatch" > "$T/sbatch.out" 2>&1 || fail "sbatch: $(cat "$T/sbatch.out")"
 cd - > /dev/null
 echo "PASS: the job array of $n tasks ran ($(cat "$T/sbatch.out"))"
 [ "$(ls "$T/slurm/results" | grep -c '\.json$')" -eq "$n" ] || fail "results: $(ls "$T/slurm/results" | wc -l) of $n"
@@ -105,7 +106,7 @@ echo "PASS: the merged reports are identical"
 # resubmitting the finished array repeats nothing (each task exits at once)
 before=$(stat -c %Y "$T/slurm/results/00000.json")
 cd "$T" && timeout 300 sbatch --wait --array=0-$((n - 1)) --export=ALL,CAMPAIGN="$T/slurm",VTDSIM="$V" \
-    "$top_srcdir/docs/campaign.sbatch" > /dev/null 2>&1 || fail "resubmission"
+    "$S/docs/campaign.sbatch" > /dev/null 2>&1 || fail "resubmission"
 cd - > /dev/null
 [ "$(stat -c %Y "$T/slurm/results/00000.json")" = "$before" ] || fail "a finished shard was rerun"
 echo "PASS: resubmitting the array reruns no finished shard"
