@@ -426,7 +426,7 @@ static bool get_varint(Source *s, uint64_t *v)
 {
     uint64_t x = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
-        int c = getc(s->f);
+        int c = getc_unlocked(s->f);   /* one thread reads a source: no per-byte lock */
         if (c == EOF) {
             return false;
         }
@@ -454,7 +454,7 @@ static const TraceEvent *binary_next(TraceReader *r, Source *s, bool keep_blank,
                                      GError **error)
 {
     for (;;) {
-        int op = getc(s->f);
+        int op = getc_unlocked(s->f);
         if (op == EOF) {
             *eof = true;
             return NULL;
