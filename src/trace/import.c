@@ -671,6 +671,12 @@ static bool dom_unmap_large(Importer *imp, ImpDom *dom, guint64 start, guint64 e
     return covered == end - start;
 }
 
+static gint cmp_u64(gconstpointer a, gconstpointer b)
+{
+    guint64 x = *(const guint64 *)a, y = *(const guint64 *)b;
+    return (x > y) - (x < y);
+}
+
 static void dom_unmap(Importer *imp, ImpDom *dom, guint64 iova, guint64 size)
 {
     if (size == 0) {
@@ -687,7 +693,36 @@ static void dom_unmap(Importer *imp, ImpDom *dom, guint64 iova, guint64 size)
     }
     guint64 run_iova = 0, run_n = 0, missing = 0;
     bool any = done->len > 0;
-    for (guint64 p = a_iova; p < end; p += PAGE) {
+    /*
+     * The range comes from the log (a corrupted size can span the whole
+     * address space): walk it page by page only when that is not much more
+     * than what the domain has mapped; otherwise visit just the mapped pages
+     * inside it, in address order, and count the rest as missing at once.
+     */
+    guint64 npages = (end - a_iova) / PAGE;
+    g_autoptr(GArray) visit = NULL;
+    if (npages > 4096 && npages > 4ull * g_hash_table_size(dom->pages)) {
+        visit = g_array_new(FALSE, FALSE, sizeof(guint64));
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init(&it, dom->pages);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+            guint64 pa = (guint64)*(gint64 *)key * PAGE;
+            if (pa >= a_iova && pa < end) {
+                g_array_append_val(visit, pa);
+            }
+        }
+        g_array_sort(visit, cmp_u64);
+        guint64 in_large = 0;
+        for (guint i = 0; i + 1 < done->len; i += 2) {
+            in_large += (g_array_index(done, guint64, i + 1) - g_array_index(done, guint64, i)) / PAGE;
+        }
+        missing = npages - visit->len - MIN(in_large, npages - visit->len);
+    }
+    for (guint64 k = 0, p = a_iova; visit ? k < visit->len : p < end; k++, p += PAGE) {
+        if (visit) {
+            p = g_array_index(visit, guint64, k);
+        }
         gint64 ipfn = (gint64)(p / PAGE);
         bool in_large = false;
         for (guint i = 0; i + 1 < done->len && !in_large; i += 2) {
@@ -699,13 +734,13 @@ static void dom_unmap(Importer *imp, ImpDom *dom, guint64 iova, guint64 size)
         ImpPage *e = g_hash_table_lookup(dom->pages, &ipfn);
         bool gone = false;
         if (!e) {
-            missing++;
+            missing++;    /* dense walk only: the sparse one visits mapped pages */
         } else if (--e->refs == 0) {
             g_hash_table_remove(dom->pages, &ipfn);
             gone = true;
         }
         if (gone && run_n && run_iova + run_n * PAGE == p) {
-            run_n++;
+            run_n++;    /* (a gap in the sparse walk fails this test and ends the run) */
         } else {
             if (run_n) {
                 emit(imp, "unmap %s 0x%" G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER "x",
