@@ -598,7 +598,8 @@ static int no_device(VfioShim *s, int fd)
     return f && f->kind == SHIM_FD_CDEV ? EINVAL : EBADF;
 }
 
-bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len)
+/* The BAR mmap overlapping [va, va+len), or NULL (trapped ranges never overlap each other). */
+static ShimTrap *trap_overlapping(VfioShim *s, uint64_t va, uint64_t len, ShimDevice **dev)
 {
     GHashTableIter it;
     gpointer v;
@@ -609,11 +610,18 @@ bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len)
             ShimTrap *t = g_ptr_array_index(d->traps, i);
             uint64_t a = (uintptr_t)t->addr;
             if (va < a + t->len && a < va + len) {
-                return true;
+                *dev = d;
+                return t;
             }
         }
     }
-    return false;
+    return NULL;
+}
+
+bool shim_range_is_bar_mmap(VfioShim *s, uint64_t va, uint64_t len)
+{
+    ShimDevice *d;
+    return trap_overlapping(s, va, len, &d) != NULL;
 }
 
 void shim_devices_free(VfioShim *s)
@@ -635,22 +643,19 @@ void shim_devices_free(VfioShim *s)
 
 bool shim_bar_mmap_hpa(VfioShim *s, uint64_t va, uint64_t len, uint64_t *hpa)
 {
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, s->devices);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        ShimDevice *d = v;
-        for (guint i = 0; i < d->traps->len; i++) {
-            ShimTrap *t = g_ptr_array_index(d->traps, i);
-            uint64_t a = (uintptr_t)t->addr;
-            uint64_t base = pcie_fn_bar_addr(d->fn, t->bar);
-            if (va >= a && va + len <= a + t->len && base != PCIE_BAR_UNMAPPED) {
-                *hpa = base + t->off + (va - a);
-                return true;
-            }
-        }
+    ShimDevice *d;
+    ShimTrap *t = trap_overlapping(s, va, len, &d);
+    if (!t) {
+        return false;
     }
-    return false;
+    uint64_t a = (uintptr_t)t->addr;
+    uint64_t base = pcie_fn_bar_addr(d->fn, t->bar);
+    /* the whole range inside this one mapping (a range straddling its edge is not peer-to-peer) */
+    if (va < a || va + len > a + t->len || base == PCIE_BAR_UNMAPPED) {
+        return false;
+    }
+    *hpa = base + t->off + (va - a);
+    return true;
 }
 
 static ssize_t region_rw(VfioShim *s, int fd, uint8_t *buf, size_t len, uint64_t offset, bool write)
